@@ -1,0 +1,17 @@
+/* audit.c — security event lines (see audit.h). */
+#include "autoconfig.h"
+
+#include "audit.h"
+#include "log.h"
+
+void
+audit_login(const char *backend, const char *user, enum auth_result result,
+    const char *addr)
+{
+	char u[LOG_SAFE_BUF], a[LOG_SAFE_BUF];
+
+	log_msg(result == AUTH_OK ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "audit: event=login user=\"%s\" outcome=%s addr=%s backend=%s",
+	    log_safe(u, sizeof(u), user), auth_result_name(result),
+	    log_safe(a, sizeof(a), addr), backend);
+}

@@ -1,0 +1,16 @@
+/*
+ * audit.h — one line per security event, greppable as "audit: event=…".
+ *
+ * Fields are key=value; user-supplied values are sanitised and quoted.
+ * Never pass a secret here.
+ */
+#ifndef IDBRIDGE_AUDIT_H
+#define IDBRIDGE_AUDIT_H
+
+#include "backend.h"
+
+/* A sign-in attempt: who, how it ended, from where, through which backend. */
+void audit_login(const char *backend, const char *user, enum auth_result result,
+    const char *addr);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * cli_admin.c — the commands an administrator runs by hand:
+ * check-config, login-test and secret, and the option parsing all
+ * commands share.
+ */
+#include "autoconfig.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "audit.h"
+#include "backend.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "privdrop.h"
+#include "scopes.h"
+#include "util.h"
+
+#define SECRET_LEN 64
+
+int
+cli_parse_options(int argc, char **argv, const char *usage, const char **config_r,
+    int (*extra)(int opt, const char *arg, void *ctx), void *ctx, int *status_r)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+		{ "debug", no_argument, NULL, OPT_DEBUG },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*config_r = IDB_DEFAULT_CONFIG;
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		if (opt == 'c') {
+			*config_r = optarg;
+		} else if (opt == 'h') {
+			printf("%s", usage);
+			*status_r = 0;
+			return -1;
+		} else if (opt == '?' || extra == NULL || extra(opt, optarg, ctx) != 0) {
+			if (opt != '?')
+				fprintf(stderr, "idbridge %s: unexpected option\n", argv[0]);
+			fprintf(stderr, "%s", usage);
+			*status_r = EXIT_USAGE;
+			return -1;
+		}
+	}
+	return optind;
+}
+
+struct config *
+cli_load_config(const char *path)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg = config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n_warnings; i++)
+		fprintf(stderr, "%s\n", errs.warnings[i]);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* ---- check-config ------------------------------------------------------- */
+
+static const char check_usage[] =
+    "usage: idbridge check-config [-c FILE]\n"
+    "Validate FILE (default " IDB_DEFAULT_CONFIG ") and print every problem as\n"
+    "FILE:LINE: message.  Exit 0 when it is valid, 1 when it is not.\n";
+
+int
+cmd_check_config(int argc, char **argv)
+{
+	const char *path;
+	struct config *cfg;
+	int status, first;
+
+	if ((first = cli_parse_options(argc, argv, check_usage, &path, NULL, NULL,
+	    &status)) < 0)
+		return status;
+	if (first != argc) {
+		fprintf(stderr, "%s", check_usage);
+		return EXIT_USAGE;
+	}
+	if ((cfg = cli_load_config(path)) == NULL)
+		return 1;
+	printf("%s: ok\n", path);
+	config_free(cfg);
+	return 0;
+}
+
+/* ---- login-test --------------------------------------------------------- */
+
+static const char login_usage[] =
+    "usage: idbridge login-test [-c FILE] USER\n"
+    "Read USER's password from the terminal (or the first line of standard\n"
+    "input), authenticate through the configured backend and print the\n"
+    "identity, its groups and the scopes it would receive.\n";
+
+/*
+ * Read one line into buf without echo when stdin is a terminal.  Returns
+ * its length, or -1 when it is too long or unreadable (buf wiped).
+ */
+static long
+read_password(const char *user, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+	size_t len;
+
+	if (tty) {
+		fprintf(stderr, "Password for %s: ", user);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	if (fgets(buf, (int)size, stdin) == NULL)
+		buf[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	else if (len == size - 1) {
+		explicit_bzero(buf, size);
+		return -1;  /* no newline in a full buffer: longer than the limit */
+	}
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return (long)len;
+}
+
+static const char *
+failure_message(enum auth_result r)
+{
+	switch (r) {
+	case AUTH_BAD_CREDENTIALS:
+	case AUTH_UNKNOWN_USER:
+		return "authentication failed: wrong user name or password";
+	case AUTH_DISABLED:
+		return "account disabled";
+	case AUTH_EXPIRED:
+		return "password expired: change it, then sign in again";
+	case AUTH_UNAVAILABLE:
+		return "the directory is unavailable: try again later";
+	case AUTH_OK:
+	case AUTH_INTERNAL:
+		break;
+	}
+	return "internal error (see the log above)";
+}
+
+static void
+print_identity(const struct config *cfg, const struct identity *id)
+{
+	struct strlist scopes = { 0 };
+
+	printf("user: %s\n", id->username);
+	printf("id: %s\n", id->id != NULL ? id->id : "");
+	if (id->dn != NULL)
+		printf("dn: %s\n", id->dn);
+	printf("name: %s\n", id->display_name != NULL ? id->display_name : "");
+	printf("email: %s\n", id->email != NULL ? id->email : "");
+	printf("groups:");
+	for (size_t i = 0; i < id->n_groups; i++)
+		printf(" %s", id->groups[i]);
+	printf("\nscopes:");
+	if (scopes_for_identity(cfg, id, &scopes) == 0)
+		for (size_t i = 0; i < scopes.n; i++)
+			printf(" %s", scopes.items[i]);
+	printf("\n");
+	strlist_free(&scopes);
+}
+
+static int
+authenticate_once(const struct config *cfg, const char *user, const char *password,
+    size_t len)
+{
+	const struct backend_ops *ops = backend_find(cfg->auth.backend);
+	struct identity id = { 0 };
+	struct backend *be;
+	enum auth_result r;
+	char *err = NULL;
+
+	if ((be = ops->init(cfg, &err)) == NULL) {
+		fprintf(stderr, "login-test: backend %s: %s\n", ops->name,
+		    err != NULL ? err : "cannot start");
+		free(err);
+		return 1;
+	}
+	r = ops->authenticate(be, user, password, len, "local", &id);
+	audit_login(ops->name, user, r, "local");
+	if (r == AUTH_OK)
+		print_identity(cfg, &id);
+	else
+		fprintf(stderr, "login-test: %s\n", failure_message(r));
+	identity_free(&id);
+	ops->free(be);
+	return r == AUTH_OK ? 0 : 1;
+}
+
+int
+cmd_login_test(int argc, char **argv)
+{
+	char password[IDB_MAX_PASSWORD_LEN + 2];
+	struct config *cfg = NULL;
+	const char *path;
+	char *err = NULL;
+	int status = 1, first;
+	long len;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	if ((first = cli_parse_options(argc, argv, login_usage, &path, NULL, NULL,
+	    &status)) < 0)
+		return status;
+	if (argc - first != 1) {
+		fprintf(stderr, "%s", login_usage);
+		return EXIT_USAGE;
+	}
+	umask(077);
+	if ((cfg = cli_load_config(path)) == NULL)
+		return 1;
+	if (privdrop_apply(cfg, false, &err) != 0) {
+		fprintf(stderr, "login-test: %s\n", err);
+		goto out;
+	}
+	if ((len = read_password(argv[first], password, sizeof(password))) < 0) {
+		fprintf(stderr, "login-test: the password is longer than %d bytes\n",
+		    IDB_MAX_PASSWORD_LEN);
+		goto out;
+	}
+	status = authenticate_once(cfg, argv[first], password, (size_t)len);
+out:
+	explicit_bzero(password, sizeof(password));
+	free(err);
+	config_free(cfg);
+	return status;
+}
+
+/* ---- secret ------------------------------------------------------------- */
+
+static const char secret_usage[] =
+    "usage: idbridge secret\n"
+    "Print a new 64-character client secret, and on a second line the value\n"
+    "to put in the configuration (sha256:<hex>).  Give the secret to the\n"
+    "client; keep only the second line.\n";
+
+/* 64 characters of [A-Za-z0-9], uniformly: bytes ≥ 248 are rejected. */
+static int
+make_secret(char *out, size_t len)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	size_t o = 0;
+
+	while (o < len) {
+		unsigned char buf[64];
+
+		if (random_bytes(buf, sizeof(buf)) != 0)
+			return -1;
+		for (size_t i = 0; i < sizeof(buf) && o < len; i++)
+			if (buf[i] < 248)
+				out[o++] = alphabet[buf[i] % 62];
+		explicit_bzero(buf, sizeof(buf));
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+int
+cmd_secret(int argc, char **argv)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	char secret[SECRET_LEN + 1], hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int dlen = 0;
+	const char *ignored;
+	int status, first;
+
+	if ((first = cli_parse_options(argc, argv, secret_usage, &ignored, NULL, NULL,
+	    &status)) < 0)
+		return status;
+	if (first != argc) {
+		fprintf(stderr, "%s", secret_usage);
+		return EXIT_USAGE;
+	}
+	if (make_secret(secret, SECRET_LEN) != 0 ||
+	    EVP_Digest(secret, SECRET_LEN, digest, &dlen, EVP_sha256(), NULL) != 1) {
+		fprintf(stderr, "idbridge secret: the random generator failed\n");
+		return 1;
+	}
+	hex_encode(digest, dlen, hex);
+	printf("%s\nsha256:%s\n", secret, hex);
+	explicit_bzero(secret, sizeof(secret));
+	return 0;
+}

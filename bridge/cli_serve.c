@@ -1,0 +1,209 @@
+/*
+ * cli_serve.c — `idbridge serve`: start-up in the documented order, the
+ * signal loop, and graceful shutdown.
+ *
+ * Order: read the config and secrets; bind the listen socket; (fork the PAM
+ * broker — later); drop to [server] user; open the store; start the backend,
+ * the auth pool and libmicrohttpd.  Signals are blocked before any thread
+ * exists, so every thread inherits the mask and main alone takes them with
+ * sigwait().
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "authpool.h"
+#include "backend.h"
+#include "cli.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "privdrop.h"
+#include "server.h"
+#include "store.h"
+
+static const char serve_usage[] =
+    "usage: idbridge serve [-c FILE] [--port-file PATH] [--debug]\n"
+    "Run the server in the foreground.  SIGTERM or SIGINT: finish the requests\n"
+    "in flight and exit 0.  --port-file writes the bound port to PATH once the\n"
+    "server accepts connections (useful with listen = HOST:0).\n";
+
+struct serve_opts {
+	const char *port_file;
+	bool debug;
+};
+
+static int
+serve_option(int opt, const char *arg, void *ctx)
+{
+	struct serve_opts *o = ctx;
+
+	if (opt == OPT_PORT_FILE)
+		o->port_file = arg;
+	else if (opt == OPT_DEBUG)
+		o->debug = true;
+	else
+		return -1;
+	return 0;
+}
+
+/* Write the port atomically (temp file + rename), so a reader never sees half. */
+static int
+write_port_file(const char *path, unsigned short port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
+	    (f = fopen(tmp, "w")) == NULL)
+		return -1;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+block_signals(sigset_t *set)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	/* liblber writes with write(2) from worker threads: a closed peer must not kill us. */
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+static void
+wait_for_stop(const sigset_t *set)
+{
+	for (;;) {
+		int sig = 0;
+
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			/* Templates and caches arrive with the OAuth issue; nothing to reload yet. */
+			log_info("SIGHUP: nothing to reload in this version");
+			continue;
+		}
+		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+static void
+close_authpool(void *arg)
+{
+	authpool_close(arg);
+}
+
+/* Everything after the privilege drop. */
+static int
+run_server(const struct config *cfg, int fd, unsigned short port,
+    const struct serve_opts *o, const sigset_t *set)
+{
+	struct server srv = { .cfg = cfg };
+	struct http_daemon *d = NULL;
+	char *err = NULL;
+	int status = 1;
+
+	health_cache_init(&srv.health);
+	srv.backend_ops = backend_find(cfg->auth.backend);
+	if ((srv.store = store_open(&cfg->store, &err)) == NULL) {
+		log_err("store: %s", err != NULL ? err : "cannot open");
+		goto out;
+	}
+	if ((srv.backend = srv.backend_ops->init(cfg, &err)) == NULL) {
+		log_err("backend %s: %s", srv.backend_ops->name, err != NULL ? err : "cannot start");
+		goto out;
+	}
+	if ((srv.authpool = authpool_new(cfg->server.auth_workers, IDB_AUTH_QUEUE_LEN,
+	    IDB_AUTH_PER_ADDR_INFLIGHT)) == NULL) {
+		log_err("cannot start the auth workers: %s", strerror(errno));
+		goto out;
+	}
+	if ((d = http_start(&srv, fd, cfg->server.threads, &err)) == NULL) {
+		log_err("http: %s", err != NULL ? err : "cannot start");
+		goto out;
+	}
+	log_info("listening on http://%s%s%s:%u (issuer %s, store schema %d, backend %s)",
+	    strchr(cfg->server.listen_host, ':') != NULL ? "[" : "", cfg->server.listen_host,
+	    strchr(cfg->server.listen_host, ':') != NULL ? "]" : "", port, cfg->server.issuer,
+	    store_schema_version(srv.store), srv.backend_ops->name);
+	if (o->port_file != NULL && write_port_file(o->port_file, port) != 0)
+		log_warn("cannot write the port file %s: %s", o->port_file, strerror(errno));
+	wait_for_stop(set);
+	/* Suspended requests are answered when the auth pool closes, before MHD stops. */
+	http_stop(d, close_authpool, srv.authpool);
+	d = NULL;
+	status = 0;
+	log_info("stopped");
+out:
+	if (d != NULL)
+		http_stop(d, close_authpool, srv.authpool);
+	authpool_close(srv.authpool);
+	authpool_free(srv.authpool);
+	if (srv.backend != NULL)
+		srv.backend_ops->free(srv.backend);
+	store_close(srv.store);
+	health_cache_destroy(&srv.health);
+	free(err);
+	return status;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { 0 };
+	struct config *cfg = NULL;
+	unsigned short port = 0;
+	const char *path;
+	char *err = NULL;
+	sigset_t set;
+	int status = 1, first, fd = -1;
+
+	if ((first = cli_parse_options(argc, argv, serve_usage, &path, serve_option, &o,
+	    &status)) < 0)
+		return status;
+	if (first != argc) {
+		fprintf(stderr, "%s", serve_usage);
+		return EXIT_USAGE;
+	}
+	/* No core dump may carry a password or a key. */
+	prctl(PR_SET_DUMPABLE, 0);
+	umask(077);
+	if (o.debug)
+		log_set_level(LOG_LVL_DEBUG);
+	block_signals(&set);
+	if ((cfg = cli_load_config(path)) == NULL)
+		return 1;
+	fd = listen_socket(cfg->server.listen_host, cfg->server.listen_port, &port, &err);
+	if (fd < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (privdrop_apply(cfg, true, &err) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	status = run_server(cfg, fd, port, &o, &set);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(err);
+	config_free(cfg);
+	return status;
+}

@@ -1,0 +1,124 @@
+/*
+ * config.h — the parsed idbridge.conf.
+ *
+ * config_load() reads the whole file (inih through a line-counting reader),
+ * checks every key, value and cross-key rule, reads *_file secrets and
+ * returns either a complete struct config or a list of problems, each
+ * "FILE:LINE: message".  Nothing else in the daemon parses the file, and no
+ * code downstream needs to re-validate what is here.
+ *
+ * Ownership: the struct owns every string; config_free() wipes secrets.
+ */
+#ifndef IDBRIDGE_CONFIG_H
+#define IDBRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "bridge.h"
+
+/* A list of strings (space-separated values, or a key given several times). */
+struct strlist {
+	char **items;
+	size_t n;
+};
+
+struct config_server {
+	char *issuer;           /* required; https://, or http:// on loopback only */
+	char *listen;           /* "127.0.0.1:8080", "[::1]:8080"; default 127.0.0.1:8080 */
+	char *listen_host;      /* parsed from listen: "127.0.0.1", "::1" */
+	unsigned short listen_port; /* 0 = pick a free port (tests) */
+	unsigned threads;       /* 0 = one per core */
+	char *state_dir;        /* default /var/lib/idbridge */
+	char *templates;        /* default DATADIR/idbridge/templates */
+	char *user;             /* drop to this user when started as root (default: none) */
+	bool allow_root;        /* run as root without dropping (default no) */
+	unsigned auth_workers;  /* default IDB_DEFAULT_AUTH_WORKERS */
+	struct strlist trusted_proxies; /* addresses whose X-Forwarded-For is believed */
+};
+
+enum store_driver { STORE_SQLITE, STORE_POSTGRES };
+
+struct config_store {
+	enum store_driver driver; /* default sqlite */
+	char *path;             /* default STATE_DIR/idbridge.db */
+	char *dsn;              /* postgres (not supported yet) */
+};
+
+struct config_auth {
+	char *backend;          /* "ldap" (default) or "pam"; checked against the registry */
+	unsigned username_max_length; /* default IDB_DEFAULT_USERNAME_LEN */
+	char *username_chars;   /* allowed besides ASCII letters and digits; default "._-@" */
+};
+
+enum ldap_nested { LDAP_NESTED_NO, LDAP_NESTED_YES, LDAP_NESTED_AD };
+
+struct config_ldap {
+	bool present;           /* the [ldap] section exists */
+	struct strlist uris;    /* ldap:// or ldaps://, tried in order */
+	bool starttls;
+	char *ca_file;
+	unsigned timeout;       /* seconds, connect and each operation; default 5 */
+	unsigned pool;          /* pooled service connections; default 8 */
+	char *bind_dn;          /* service account; NULL = anonymous search */
+	char *bind_password;    /* from bind_password or bind_password_file */
+	size_t bind_password_len;
+	char *user_base;        /* required */
+	char *user_filter;      /* default (&(objectClass=inetOrgPerson)(uid=%u)) */
+	char *group_base;       /* required with group_filter */
+	char *group_filter;     /* %u = user name, %d = user DN (both escaped); with neither
+	                           this nor group_attribute the identity has no groups (warned) */
+	char *group_attribute;  /* e.g. memberOf: groups read from the user entry */
+	char *group_name_attribute; /* default cn */
+	enum ldap_nested nested_groups; /* default no */
+	unsigned nested_depth;  /* default 8, at most IDB_MAX_NESTED_DEPTH */
+	char *id_attribute;     /* default entryUUID */
+	char *name_attribute;   /* display name; default displayName (falls back to cn) */
+	char *mail_attribute;   /* default mail */
+	char *disabled_filter;  /* optional; an entry matching it is DISABLED */
+};
+
+struct config_pam {
+	bool present;
+	char *service;          /* default idbridge */
+};
+
+/* One [scopes] line: scope = group names, group DNs, user:NAME or "*". */
+struct scope_rule {
+	char *scope;
+	struct strlist members;
+	unsigned line;          /* for messages */
+};
+
+struct config {
+	char *path;             /* the file this came from */
+	struct config_server server;
+	struct config_store store;
+	struct config_auth auth;
+	struct config_ldap ldap;
+	struct config_pam pam;
+	struct scope_rule *scopes;
+	size_t n_scopes;
+};
+
+/* Problems found while loading: each already formatted "FILE:LINE: message". */
+struct config_errors {
+	char **msgs;
+	size_t n;
+	char **warnings;        /* e.g. a world-readable *_file; not fatal */
+	size_t n_warnings;
+};
+
+/*
+ * Load and validate PATH.  Returns the config, or NULL with errs filled in
+ * (errs is also filled with warnings on success).  The caller frees errs
+ * with config_errors_free().
+ */
+struct config *config_load(const char *path, struct config_errors *errs) IDB_WUR;
+void config_free(struct config *cfg);
+void config_errors_free(struct config_errors *errs);
+
+/* True when host (an IP literal or "localhost") is a loopback address. */
+bool config_host_is_loopback(const char *host);
+
+#endif

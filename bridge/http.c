@@ -1,0 +1,546 @@
+/*
+ * http.c — libmicrohttpd glue: request life cycle, limits, route dispatch,
+ * responses with security headers, one log line per request, graceful stop.
+ *
+ * Life of a request:
+ *   uri_log_cb        allocates the request (MHD calls it with the raw URI,
+ *                     before it is unescaped or split), assigns the id and
+ *                     checks the URI length;
+ *   access_handler    first call: route and header checks; upload calls:
+ *                     body accumulated up to IDB_MAX_BODY_LEN; last call:
+ *                     the handler runs (or a resumed request's response is
+ *                     queued);
+ *   completed_cb      logs the request line and frees everything.
+ */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "http.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+/* Room for the request line, headers and MHD's own bookkeeping. */
+#define CONNECTION_MEMORY (IDB_MAX_HEADER_BLOCK + IDB_MAX_URI_LEN + 16384)
+
+const struct route http_routes[] = {
+	{ "GET", "/livez", h_livez },
+	{ "GET", "/healthz", h_healthz },
+};
+const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);
+
+struct http_daemon {
+	struct MHD_Daemon *mhd;
+	struct server *srv;
+	atomic_uint in_flight;       /* requests between uri_log_cb and completed_cb */
+	atomic_ulong next_id;
+	char id_prefix[9];           /* random per process, so ids differ across restarts */
+};
+
+struct http_request {
+	struct http_daemon *d;
+	struct MHD_Connection *conn;
+	char id[32];
+	char addr[INET6_ADDRSTRLEN];
+	char *raw_uri;               /* as received: path and query, still escaped */
+	bool uri_too_long;
+	const struct route *route;
+	const char *method;          /* MHD's string, valid for the request */
+	const char *path;            /* MHD's unescaped path */
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	bool handled;                /* the handler has run */
+	struct form query;
+	bool query_parsed;
+	enum form_error query_error;
+	struct MHD_Response *response;
+	unsigned status;
+	size_t response_len;
+	uint64_t start_ms;
+	void *state;
+	void (*state_free)(void *);
+};
+
+static const struct {
+	const char *name, *value;
+} security_headers[] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "DENY" },
+	{ "Content-Security-Policy", "default-src 'none'; style-src 'self'; "
+	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" },
+	{ "Referrer-Policy", "no-referrer" },
+	{ "Cache-Control", "no-store" },
+	{ "Cross-Origin-Opener-Policy", "same-origin" },
+	{ "Cross-Origin-Resource-Policy", "same-origin" },
+};
+
+/* ---- accessors ---------------------------------------------------------- */
+
+struct server *
+http_server(struct http_request *req)
+{
+	return req->d->srv;
+}
+
+const char *
+http_method(const struct http_request *req)
+{
+	return req->method;
+}
+
+const char *
+http_path(const struct http_request *req)
+{
+	return req->path;
+}
+
+const char *
+http_request_id(const struct http_request *req)
+{
+	return req->id;
+}
+
+const char *
+http_client_addr(const struct http_request *req)
+{
+	return req->addr;
+}
+
+const char *
+http_body(const struct http_request *req, size_t *len_r)
+{
+	*len_r = req->body_len;
+	return req->body != NULL ? req->body : "";
+}
+
+const char *
+http_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+enum form_error
+http_query(struct http_request *req, const struct form **form_r)
+{
+	if (!req->query_parsed) {
+		const char *q = strchr(req->raw_uri, '?');
+
+		req->query_error = q == NULL ? FORM_OK :
+		    form_parse(q + 1, strlen(q + 1), &req->query);
+		req->query_parsed = true;
+	}
+	*form_r = &req->query;
+	return req->query_error;
+}
+
+void
+http_set_state(struct http_request *req, void *state, void (*free_fn)(void *))
+{
+	req->state = state;
+	req->state_free = free_fn;
+}
+
+void *
+http_state(struct http_request *req)
+{
+	return req->state;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void
+set_response(struct http_request *req, unsigned status, struct MHD_Response *resp,
+    size_t len)
+{
+	if (resp == NULL) {
+		log_err("cannot create a response (out of memory)");
+		return;
+	}
+	if (req->response != NULL)
+		MHD_destroy_response(req->response);
+	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
+		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
+	MHD_add_response_header(resp, "X-Request-Id", req->id);
+	req->response = resp;
+	req->status = status;
+	req->response_len = len;
+}
+
+void
+http_respond(struct http_request *req, unsigned status, const char *content_type,
+    const char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL && content_type != NULL)
+		MHD_add_response_header(resp, "Content-Type", content_type);
+	set_response(req, status, resp, len);
+}
+
+void
+http_respond_json(struct http_request *req, unsigned status, json_t *json)
+{
+	struct MHD_Response *resp = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (json != NULL)
+		text = json_dumps(json, JSON_COMPACT);
+	json_decref(json);
+	if (text == NULL) {
+		status = 500;
+		text = strdup("{\"error\":\"server_error\"}");
+		if (text == NULL)
+			return;
+	}
+	len = strlen(text);
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		free(text);
+	else
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	set_response(req, status, resp, len);
+}
+
+void
+http_respond_error(struct http_request *req, unsigned status, const char *code,
+    const char *description)
+{
+	json_t *j = json_pack("{s:s}", "error", code);
+
+	if (j != NULL && description != NULL)
+		json_object_set_new(j, "error_description", json_string(description));
+	http_respond_json(req, status, j);
+}
+
+void
+http_add_header(struct http_request *req, const char *name, const char *value)
+{
+	if (req->response != NULL)
+		MHD_add_response_header(req->response, name, value);
+}
+
+void
+http_suspend(struct http_request *req)
+{
+	MHD_suspend_connection(req->conn);
+}
+
+void
+http_resume(struct http_request *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
+/* ---- request life cycle ------------------------------------------------- */
+
+static void
+client_address(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(out, size, "-");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)size);
+}
+
+static void *
+uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct http_daemon *d = cls;
+	struct http_request *req;
+	size_t len = strlen(uri);
+
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return NULL;
+	req->d = d;
+	req->conn = conn;
+	req->start_ms = now_ms();
+	snprintf(req->id, sizeof(req->id), "%s-%lx", d->id_prefix,
+	    (unsigned long)atomic_fetch_add(&d->next_id, 1));
+	client_address(conn, req->addr, sizeof(req->addr));
+	if (len > IDB_MAX_URI_LEN)
+		req->uri_too_long = true;
+	else
+		req->raw_uri = strdup(uri);
+	atomic_fetch_add(&d->in_flight, 1);
+	return req;
+}
+
+static void
+request_free(struct http_request *req)
+{
+	if (req->state_free != NULL)
+		req->state_free(req->state);
+	if (req->response != NULL)
+		MHD_destroy_response(req->response);
+	form_free(&req->query);
+	free(req->body);
+	free(req->raw_uri);
+	free(req);
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_daemon *d = cls;
+	struct http_request *req = *req_cls;
+	char path[LOG_SAFE_BUF];
+
+	(void)conn;
+	if (req == NULL)
+		return;
+	log_set_request_id(req->id);
+	log_info("http: %s %s %u %zuB %lums addr=%s%s",
+	    req->method != NULL ? req->method : "-",
+	    log_safe(path, sizeof(path), req->path != NULL ? req->path : "-"),
+	    req->status, req->response_len,
+	    (unsigned long)(now_ms() - req->start_ms), req->addr,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
+	log_set_request_id(NULL);
+	request_free(req);
+	*req_cls = NULL;
+	atomic_fetch_sub(&d->in_flight, 1);
+}
+
+struct header_sum {
+	size_t bytes;
+};
+
+static enum MHD_Result
+sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_sum *s = cls;
+
+	(void)kind;
+	/* "name: value\r\n" */
+	s->bytes += strlen(key) + 4 + (value != NULL ? strlen(value) : 0);
+	return MHD_YES;
+}
+
+static const struct route *
+find_route(const char *method, const char *path, bool *path_known_r)
+{
+	*path_known_r = false;
+	for (size_t i = 0; i < http_n_routes; i++) {
+		if (strcmp(http_routes[i].path, path) != 0)
+			continue;
+		*path_known_r = true;
+		if (strcmp(http_routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(http_routes[i].method, "GET") == 0))
+			return &http_routes[i];
+	}
+	return NULL;
+}
+
+/*
+ * The first call: everything that can be decided from the request line and
+ * headers alone.  Returns false when a response is already set.
+ */
+static bool
+first_call_checks(struct http_request *req)
+{
+	struct header_sum hs = { 0 };
+	const char *cl;
+	bool path_known;
+
+	if (req->uri_too_long) {
+		http_respond_error(req, 414, "invalid_request", "the request URI is too long");
+		return false;
+	}
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, sum_header, &hs);
+	if (hs.bytes > IDB_MAX_HEADER_BLOCK) {
+		http_respond_error(req, 431, "invalid_request", "the request headers are too large");
+		return false;
+	}
+	cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && strtoull(cl, NULL, 10) > IDB_MAX_BODY_LEN) {
+		http_respond_error(req, 413, "invalid_request", "the request body is too large");
+		return false;
+	}
+	req->route = find_route(req->method, req->path, &path_known);
+	if (req->route == NULL) {
+		if (path_known)
+			http_respond_error(req, 405, "invalid_request", "method not allowed");
+		else
+			http_respond_error(req, 404, "not_found", "no such endpoint");
+		return false;
+	}
+	return true;
+}
+
+static void
+take_upload(struct http_request *req, const char *data, size_t size)
+{
+	char *body;
+
+	if (req->body_too_large)
+		return;
+	if (req->body_len + size > IDB_MAX_BODY_LEN) {
+		/* Keep reading (and discarding) so the 413 reaches the client. */
+		req->body_too_large = true;
+		free(req->body);
+		req->body = NULL;
+		req->body_len = 0;
+		return;
+	}
+	if ((body = realloc(req->body, req->body_len + size + 1)) == NULL) {
+		req->body_too_large = true;
+		return;
+	}
+	memcpy(body + req->body_len, data, size);
+	req->body_len += size;
+	body[req->body_len] = '\0';
+	req->body = body;
+}
+
+static enum MHD_Result
+queue_pending(struct http_request *req)
+{
+	enum MHD_Result r;
+
+	if (req->response == NULL)
+		http_respond_error(req, 500, "server_error", "the server could not answer");
+	if (req->response == NULL)
+		return MHD_NO;
+	r = MHD_queue_response(req->conn, req->status, req->response);
+	MHD_destroy_response(req->response);
+	req->response = NULL;
+	return r;
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http_request *req = *req_cls;
+	enum MHD_Result r = MHD_YES;
+
+	(void)cls;
+	(void)conn;
+	(void)version;
+	if (req == NULL)
+		return MHD_NO;  /* uri_log_cb could not allocate: drop the connection */
+	log_set_request_id(req->id);
+	if (req->method == NULL) {
+		req->method = method;
+		req->path = url;
+		if (!first_call_checks(req))
+			req->handled = true;
+		goto out;
+	}
+	if (*upload_data_size != 0) {
+		if (!req->handled)
+			take_upload(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		goto out;
+	}
+	if (!req->handled) {
+		req->handled = true;
+		if (req->body_too_large) {
+			http_respond_error(req, 413, "invalid_request", "the request body is too large");
+		} else if (req->route->handler(req) == HTTP_SUSPENDED) {
+			goto out;  /* a worker answers and resumes */
+		}
+	}
+	r = queue_pending(req);
+out:
+	log_set_request_id(NULL);
+	return r;
+}
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_warn("libmicrohttpd: %s", line);
+}
+
+struct http_daemon *
+http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
+{
+	struct http_daemon *d;
+	unsigned char rnd[4];
+
+	*err_r = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->srv = srv;
+	if (random_bytes(rnd, sizeof(rnd)) != 0)
+		memset(rnd, 0, sizeof(rnd));
+	hex_encode(rnd, sizeof(rnd), d->id_prefix);
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, access_handler, d,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDB_CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDB_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+	    MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, d,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, d,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+	    MHD_OPTION_END);
+	if (d->mhd == NULL) {
+		*err_r = strdup("libmicrohttpd could not start (see the log above)");
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void
+http_stop(struct http_daemon *d, void (*answer_pending)(void *), void *arg)
+{
+	uint64_t deadline;
+
+	if (d == NULL)
+		return;
+	/* Stop accepting; we own the listen socket and close it ourselves. */
+	(void)MHD_quiesce_daemon(d->mhd);
+	if (answer_pending != NULL)
+		answer_pending(arg);
+	deadline = now_ms() + IDB_DRAIN_TIMEOUT_S * 1000u;
+	while (atomic_load(&d->in_flight) > 0 && now_ms() < deadline)
+		usleep(10000);
+	if (atomic_load(&d->in_flight) > 0)
+		log_warn("shutdown: %u requests still in flight after %ds; closing them",
+		    atomic_load(&d->in_flight), IDB_DRAIN_TIMEOUT_S);
+	MHD_stop_daemon(d->mhd);
+	free(d);
+}

@@ -1,0 +1,42 @@
+/*
+ * server.h — the running daemon's shared state, handed to every handler.
+ *
+ * Built once by cli_serve.c in the documented start-up order; read-only
+ * afterwards except for the fields that carry their own lock.
+ */
+#ifndef IDBRIDGE_SERVER_H
+#define IDBRIDGE_SERVER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct config;
+struct store;
+struct backend;
+struct backend_ops;
+struct authpool;
+
+/* The directory's last health probe, shared by /healthz requests. */
+struct health_cache {
+	pthread_mutex_t lock;
+	uint64_t checked_ms;     /* now_ms() of the last probe; 0 = never */
+	bool ok;
+	char detail[160];        /* why it is down, for the JSON body */
+};
+
+struct server {
+	const struct config *cfg;
+	struct store *store;
+	const struct backend_ops *backend_ops;
+	struct backend *backend;
+	struct authpool *authpool;
+	struct health_cache health;
+};
+
+/* Answers a directory health probe, cached for IDB_HEALTH_CACHE_S. */
+void health_cache_init(struct health_cache *hc);
+void health_cache_destroy(struct health_cache *hc);
+
+#endif

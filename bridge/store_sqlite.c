@@ -1,0 +1,292 @@
+/*
+ * store_sqlite.c — the embedded default store: SQLite in WAL mode.
+ *
+ * One connection per thread (SQLITE_OPEN_NOMUTEX), opened on a thread's
+ * first use and closed when the thread ends, so threads never contend on
+ * a connection mutex.  synchronous=FULL: a write that hands a secret to a
+ * client must be durable before the response leaves.  Files are created
+ * 0600 (the daemon runs under umask 077; the database file is chmod-ed as
+ * well, in case it runs under a laxer umask).
+ *
+ * Migrations: an ordered list of SQL scripts; PRAGMA user_version holds
+ * how many have been applied.  Each is applied in its own BEGIN IMMEDIATE
+ * transaction at open, so two processes starting together cannot both
+ * apply one.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char *const migrations[] = {
+	/* 1: bookkeeping.  Later issues append their tables as new entries. */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+	"CREATE TABLE schema_history (version INTEGER PRIMARY KEY,"
+	"  applied_at INTEGER NOT NULL) STRICT;"
+	"INSERT INTO meta (key, value) VALUES ('created_at', CAST(unixepoch() AS TEXT));",
+};
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct store {
+	char *path;
+	pthread_key_t conn_key;
+	int version;
+};
+
+static char *
+errorf(const char *what, const char *path, const char *why)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s %s: %s", what, path, why) < 0)
+		return NULL;
+	return s;
+}
+
+/* A thread's connection and the statements it keeps prepared. */
+struct tconn {
+	sqlite3 *db;
+	sqlite3_stmt *ping;
+};
+
+static void
+close_conn(void *p)
+{
+	struct tconn *tc = p;
+
+	if (tc == NULL)
+		return;
+	sqlite3_finalize(tc->ping);
+	sqlite3_close_v2(tc->db);
+	free(tc);
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql, char **err_r)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*err_r = strdup(msg != NULL ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3 *
+open_conn(const char *path, char **err_r)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*err_r = errorf("cannot open", path,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    "PRAGMA foreign_keys=ON;", err_r) != 0) {
+		sqlite3_close_v2(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* The calling thread's connection, opened on first use. */
+static struct tconn *
+tconn(struct store *st, char **err_r)
+{
+	struct tconn *tc = pthread_getspecific(st->conn_key);
+
+	if (tc != NULL)
+		return tc;
+	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+		*err_r = strdup("out of memory");
+		return NULL;
+	}
+	if ((tc->db = open_conn(st->path, err_r)) == NULL) {
+		free(tc);
+		return NULL;
+	}
+	pthread_setspecific(st->conn_key, tc);
+	return tc;
+}
+
+static int
+user_version(sqlite3 *db)
+{
+	sqlite3_stmt *stmt = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Apply migration index i (version i + 1) unless another process just did. */
+static int
+apply_migration(sqlite3 *db, int i, char **err_r)
+{
+	char tail[160];
+
+	if (exec_sql(db, "BEGIN IMMEDIATE", err_r) != 0)
+		return -1;
+	if (user_version(db) > i)
+		return exec_sql(db, "COMMIT", err_r);
+	snprintf(tail, sizeof(tail), "INSERT INTO schema_history VALUES (%d, unixepoch());"
+	    "PRAGMA user_version = %d;", i + 1, i + 1);
+	if (exec_sql(db, migrations[i], err_r) != 0 || exec_sql(db, tail, err_r) != 0 ||
+	    exec_sql(db, "COMMIT", err_r) != 0) {
+		char *ignored = NULL;
+
+		(void)exec_sql(db, "ROLLBACK", &ignored);
+		free(ignored);
+		return -1;
+	}
+	log_info("store: applied schema migration %d", i + 1);
+	return 0;
+}
+
+static int
+migrate(struct store *st, sqlite3 *db, char **err_r)
+{
+	int v = user_version(db);
+
+	if (v < 0) {
+		*err_r = errorf("cannot read the schema version of", st->path, sqlite3_errmsg(db));
+		return -1;
+	}
+	if (v > N_MIGRATIONS) {
+		*err_r = errorf("schema of", st->path,
+		    "is newer than this idbridge knows (downgrade refused)");
+		return -1;
+	}
+	for (int i = v; i < N_MIGRATIONS; i++)
+		if (apply_migration(db, i, err_r) != 0)
+			return -1;
+	st->version = user_version(db);
+	return 0;
+}
+
+/* Create the file 0600 before SQLite does (it would use 0644 under umask 022). */
+static int
+create_private(const char *path, char **err_r)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		*err_r = errorf("cannot create", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (chmod(path, 0600) != 0) {
+		*err_r = errorf("cannot chmod", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct store *
+store_open(const struct config_store *cfg, char **err_r)
+{
+	struct store *st = NULL;
+	struct tconn *tc;
+
+	*err_r = NULL;
+	if (cfg->driver != STORE_SQLITE) {
+		*err_r = strdup("only the sqlite store is built");
+		return NULL;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(cfg->path)) == NULL)
+		goto fail;
+	if (pthread_key_create(&st->conn_key, close_conn) != 0)
+		goto fail_key;
+	if (create_private(st->path, err_r) != 0 || (tc = tconn(st, err_r)) == NULL ||
+	    migrate(st, tc->db, err_r) != 0) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+fail_key:
+	free(st->path);
+	free(st);
+	return NULL;
+fail:
+	if (st != NULL)
+		free(st->path);
+	free(st);
+	*err_r = strdup("out of memory");
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	struct tconn *tc;
+
+	if (st == NULL)
+		return;
+	/* Other threads' connections were closed by the key destructor as they ended. */
+	if ((tc = pthread_getspecific(st->conn_key)) != NULL) {
+		pthread_setspecific(st->conn_key, NULL);
+		close_conn(tc);
+	}
+	pthread_key_delete(st->conn_key);
+	free(st->path);
+	free(st);
+}
+
+int
+store_schema_version(struct store *st)
+{
+	return st->version;
+}
+
+int
+store_latest_schema_version(void)
+{
+	return N_MIGRATIONS;
+}
+
+int
+store_ping(struct store *st, char **err_r)
+{
+	struct tconn *tc;
+	int rc = -1;
+
+	*err_r = NULL;
+	if ((tc = tconn(st, err_r)) == NULL)
+		return -1;
+	/* A real read of the file, not just "SELECT 1", which never touches it. */
+	if (tc->ping == NULL && sqlite3_prepare_v2(tc->db,
+	    "SELECT value FROM meta WHERE key = 'created_at'", -1, &tc->ping, NULL) != SQLITE_OK) {
+		*err_r = strdup(sqlite3_errmsg(tc->db));
+		return -1;
+	}
+	if (sqlite3_step(tc->ping) == SQLITE_ROW)
+		rc = 0;
+	else
+		*err_r = strdup(sqlite3_errmsg(tc->db));
+	sqlite3_reset(tc->ping);
+	return rc;
+}
