@@ -507,6 +507,8 @@ http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
 	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, access_handler, d,
+	    /* First, so MHD's messages about the other options reach our log too. */
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDB_CONNECTION_TIMEOUT_S,
@@ -514,7 +516,6 @@ http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, d,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, d,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 	    MHD_OPTION_END);
 	if (d->mhd == NULL) {
 		*err_r = strdup("libmicrohttpd could not start (see the log above)");

@@ -1,0 +1,194 @@
+"""`idbridge login-test` against a real slapd: sign-in, groups, scopes,
+failures that must all look alike, account state, TLS and fail-over."""
+
+import re
+import time
+
+import pytest
+
+import slapdir
+from harness import DISABLED, GENERIC, UNAVAILABLE, ldap_entry_uuid
+
+U = slapdir.USERS
+ALICE_DN = "uid=alice,%s" % slapdir.PEOPLE
+
+
+def ok_identity(r):
+    assert r.rc == 0, r
+    return r.fields
+
+
+def failed_with(r, message):
+    assert r.rc == 1, r
+    assert r.messages() == [message], r
+    assert "groups:" not in r.stdout and "scopes:" not in r.stdout, r
+
+
+def test_good_login_alice_nested_groups_and_scopes(config, login_test, slapd):
+    r = login_test(config.write(), "alice", U["alice"]["password"])
+    f = ok_identity(r)
+    assert f["user"] == "alice"
+    assert f["id"] == ldap_entry_uuid(slapd, "alice")
+    assert f["dn"] == ALICE_DN
+    assert f["name"] == "Alice Liddell"
+    assert f["email"] == "alice@example.org"
+    # staff only through nesting: engineering is a member of staff.
+    assert sorted(f["groups"].split()) == ["engineering", "staff"]
+    # Scopes come in [scopes] order.
+    assert f["scopes"].split() == ["read:resource", "write:resource", "directory:read"]
+    assert re.search(r'audit: event=login user="alice" outcome=ok', r.stderr), r
+
+
+def test_nested_groups_off_gives_direct_groups_only(config, login_test):
+    config.set("ldap", nested_groups="no")
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert f["groups"].split() == ["engineering"]
+    assert f["scopes"].split() == ["read:resource", "write:resource"]
+
+
+def test_groups_from_memberof_attribute(config, login_test):
+    # The fixture's dynlist overlay serves memberOf, nesting included.
+    config.set("ldap", group_filter=None, group_attribute="memberOf", nested_groups="no")
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert sorted(f["groups"].split()) == ["engineering", "staff"]
+
+
+def test_posix_group_via_memberuid(config, login_test):
+    f = ok_identity(login_test(config.write(), "carol", U["carol"]["password"]))
+    assert f["user"] == "carol"
+    assert f["groups"].split() == ["ops"]
+    assert f["scopes"].split() == ["ops:admin"]
+
+
+def test_wrong_password(config, login_test):
+    r = login_test(config.write(), "alice", "not-alices-password")
+    failed_with(r, GENERIC)
+    assert re.search(r'audit: event=login user="alice" outcome=bad_credentials addr=local',
+                     r.stderr), r
+    assert "not-alices-password" not in r.stderr + r.stdout
+
+
+def test_unknown_user_same_message(config, login_test):
+    r = login_test(config.write(), "nobody-here", U["alice"]["password"])
+    failed_with(r, GENERIC)
+
+
+def test_empty_password(config, login_test):
+    failed_with(login_test(config.write(), "alice", ""), GENERIC)
+
+
+def test_non_ascii_password_with_filter_metacharacters(config, login_test):
+    f = ok_identity(login_test(config.write(), "zoe", U["zoe"]["password"]))
+    assert f["user"] == "zoe"
+    assert f["name"] == "Zo\u00eb Unicode"
+
+
+def test_invalid_user_name_same_message(config, login_test):
+    failed_with(login_test(config.write(), "alice bob", U["alice"]["password"]), GENERIC)
+
+
+# Each name would, spliced unescaped into (uid=%u), select exactly the entry
+# whose password is given (for "*": the only user under ou=lonely).
+INJECTIONS = [
+    ("*", slapdir.LONELY_USER["password"], slapdir.LONELY),
+    ("x)(uid=*", U["x"]["password"], None),
+    ("alice)(|(uid=*", U["alice"]["password"], None),
+    ("x\\00", U["x"]["password"], None),
+    ("\\78", U["x"]["password"], None),          # \78 is an escaped "x"
+    ("al*", U["alice"]["password"], None),
+    ("*)(objectClass=*", U["x"]["password"], None),
+]
+
+
+@pytest.mark.parametrize("name,password,base", INJECTIONS,
+                         ids=[i[0] for i in INJECTIONS])
+def test_filter_injection_never_authenticates(config, login_test, name, password, base):
+    if base:
+        config.set("ldap", user_base=base)
+    r = login_test(config.write(), name, password)
+    failed_with(r, GENERIC)
+
+
+def test_lonely_user_base_itself_works(config, login_test):
+    # The control for the "*" injection case: the config is otherwise fine.
+    config.set("ldap", user_base=slapdir.LONELY)
+    f = ok_identity(login_test(config.write(), "solo", slapdir.LONELY_USER["password"]))
+    assert f["user"] == "solo"
+
+
+def test_disabled_user_right_password(config, login_test):
+    r = login_test(config.write(), "dave", U["dave"]["password"])
+    failed_with(r, DISABLED)
+
+
+def test_disabled_user_wrong_password_is_generic(config, login_test):
+    r = login_test(config.write(), "dave", "wrong-dave-password")
+    failed_with(r, GENERIC)
+
+
+def test_starttls_right_ca(config, login_test, slapd):
+    config.set("ldap", starttls="yes", ca_file=slapd.ca_file)
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert f["user"] == "alice"
+
+
+def test_starttls_wrong_ca_refused(config, login_test, slapd):
+    config.set("ldap", starttls="yes", ca_file=slapd.wrong_ca_file)
+    failed_with(login_test(config.write(), "alice", U["alice"]["password"]), UNAVAILABLE)
+
+
+def test_ldaps_right_ca(config, login_test, slapd):
+    config.set("ldap", uri=slapd.ldaps_uri, ca_file=slapd.ca_file)
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert f["user"] == "alice"
+
+
+def test_ldaps_wrong_ca_refused(config, login_test, slapd):
+    config.set("ldap", uri=slapd.ldaps_uri, ca_file=slapd.wrong_ca_file)
+    failed_with(login_test(config.write(), "alice", U["alice"]["password"]), UNAVAILABLE)
+
+
+def test_first_uri_dead_second_serves(config, login_test, slapd):
+    dead = "ldap://127.0.0.1:%d" % slapdir.closed_port()
+    config.set("ldap", uri="%s %s" % (dead, slapd.ldap_uri))
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert f["user"] == "alice"
+
+
+def test_directory_stopped_is_unavailable(tmp_path, own_slapd, login_test):
+    from harness import Config
+    conf = Config(tmp_path, own_slapd).write()
+    own_slapd.stop()
+    r = login_test(conf, "alice", U["alice"]["password"])
+    failed_with(r, UNAVAILABLE)
+    own_slapd.start()
+    assert login_test(conf, "alice", U["alice"]["password"]).rc == 0
+
+
+def test_blackhole_only_uri_times_out(config, login_test, blackhole):
+    timeout = 2
+    config.set("ldap", uri=blackhole.uri, timeout=str(timeout))
+    r = login_test(config.write(), "alice", U["alice"]["password"])
+    failed_with(r, UNAVAILABLE)
+    assert blackhole.count() >= 1
+    # One try plus one retry, each bounded by the timeout, plus slack.
+    assert r.elapsed < 2 * timeout + 3, "took %.1f s" % r.elapsed
+
+
+def test_blackhole_first_uri_second_serves(config, login_test, blackhole, slapd):
+    timeout = 2
+    config.set("ldap", uri="%s %s" % (blackhole.uri, slapd.ldap_uri), timeout=str(timeout))
+    t = time.monotonic()
+    f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
+    assert f["user"] == "alice"
+    assert time.monotonic() - t < 2 * timeout + 3
+
+
+def test_no_password_in_any_output(config, login_test):
+    # login_test checks every run against every known secret; this runs
+    # each user with the right and a near-miss password.
+    conf = config.write()
+    for uid, u in U.items():
+        login_test(conf, uid, u["password"])
+        login_test(conf, uid, u["password"] + "!")
+        login_test(conf, uid.upper(), u["password"])

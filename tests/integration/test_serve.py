@@ -1,0 +1,233 @@
+"""`idbridge serve`: probes, security headers, request limits, SIGTERM, and
+dropping root."""
+
+import grp
+import http.client
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+
+from harness import Config, assert_no_secrets, poll
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def assert_security_headers(h):
+    for k, v in SECURITY_HEADERS.items():
+        assert h.get(k, "").lower() == v.lower(), (k, h)
+    assert "frame-ancestors 'none'" in h.get("content-security-policy", ""), h
+    assert "no-store" in h.get("cache-control", ""), h
+    assert h.get("x-request-id"), h
+
+
+def health(d):
+    try:
+        status, h, body = d.get_json("/healthz", timeout=20)
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    return status, body
+
+
+def test_livez(config, serve):
+    d = serve(config.write())
+    status, h, body = d.get_json("/livez")
+    assert status == 200
+    assert body["status"] == "ok"
+    assert h["content-type"].startswith("application/json")
+    assert_security_headers(h)
+
+
+def test_request_ids_differ(config, serve):
+    d = serve(config.write())
+    ids = {d.request("GET", "/livez")[1]["x-request-id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_unknown_path_404_json(config, serve):
+    d = serve(config.write())
+    status, h, body = d.get_json("/no/such/thing")
+    assert status == 404
+    assert h["content-type"].startswith("application/json")
+    assert_security_headers(h)
+
+
+def raw_request(port, data, timeout=10):
+    """Send raw bytes; return the status code of the answer (None if closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        buf = b""
+        while b"\r\n" not in buf:
+            try:
+                chunk = s.recv(4096)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+        if not buf.startswith(b"HTTP/1."):
+            return None
+        return int(buf.split(b" ", 2)[1])
+    finally:
+        s.close()
+
+
+def test_body_too_large_413(config, serve):
+    d = serve(config.write())
+    body = b"a=" + b"b" * (64 * 1024)
+    req = (b"POST /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    assert raw_request(d.port, req) == 413
+
+
+def test_header_block_too_large_431(config, serve):
+    d = serve(config.write())
+    req = (b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"p" * (17 * 1024) +
+           b"\r\n\r\n")
+    assert raw_request(d.port, req) == 431
+
+
+def test_uri_too_long_414(config, serve):
+    d = serve(config.write())
+    req = b"GET /livez?a=" + b"u" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert raw_request(d.port, req) == 414
+
+
+def test_healthz_follows_directory(tmp_path, own_slapd, serve):
+    d = serve(Config(tmp_path, own_slapd).write())
+    status, h, body = d.get_json("/healthz")
+    assert status == 200, body
+    assert body["status"] == "ok" and body["directory"] == "ok", body
+    assert_security_headers(h)
+
+    own_slapd.stop()
+    r = poll(lambda: (lambda x: x if x and x[0] == 503 else None)(health(d)), timeout=15)
+    assert r, "healthz did not turn 503 after slapd stopped"
+    assert r[1]["status"] == "unavailable", r
+    # The process itself is still fine.
+    assert d.get_json("/livez")[0] == 200
+
+    own_slapd.start()
+    r = poll(lambda: (lambda x: x if x and x[0] == 200 else None)(health(d)), timeout=15)
+    assert r, "healthz did not recover after slapd came back"
+    assert r[1]["directory"] == "ok"
+
+
+def test_sigterm_idle_exits_0(config, serve):
+    d = serve(config.write())
+    assert d.get_json("/livez")[0] == 200
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=15) == 0
+
+
+def test_sigterm_with_healthz_in_flight(config, serve, blackhole):
+    # The directory probe hangs on the blackhole; the connection is
+    # suspended meanwhile.  SIGTERM must still answer it and exit 0.
+    timeout = 2
+    config.set("ldap", uri=blackhole.uri, timeout=str(timeout))
+    d = serve(config.write())
+    before = blackhole.count()
+    result = {}
+
+    def client():
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            result["status"] = r.status
+            result["body"] = r.read()
+            result["at"] = time.monotonic()
+            c.close()
+        except Exception as e:  # reported below
+            result["error"] = repr(e)
+    t = threading.Thread(target=client)
+    t.start()
+    # In flight once the daemon reaches the blackhole (or, with a
+    # pre-connected pool, after a moment: either way it cannot answer yet).
+    poll(lambda: blackhole.count() > before, timeout=3, interval=0.05)
+    assert not result, "healthz answered before the directory could: %r" % result
+    sent = time.monotonic()
+    d.signal(signal.SIGTERM)
+    t.join(timeout=30)
+    assert not t.is_alive()
+    assert "status" in result, result
+    assert result["status"] == 503, result
+    # Answered once the probe gave up (a try and a retry), not cut off.
+    assert result["at"] - sent < 2 * timeout + 3, result["at"] - sent
+    assert d.wait(timeout=20) == 0
+
+
+def test_debug_log_carries_no_secret(config, serve):
+    # The service account's password is bound on every directory probe.
+    d = serve(config.write(), args=["--debug"])
+    assert d.get_json("/healthz")[0] == 200
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=15) == 0
+    out = d.output()
+    assert "/healthz" in out
+    assert_no_secrets(out)
+
+
+# -- dropping root --------------------------------------------------------
+
+@pytest.fixture
+def system_user():
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the test creates a system user and the daemon drops to it")
+    name = "idbt" + uuid.uuid4().hex[:8]
+    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
+                    "--shell", "/usr/sbin/nologin", name], check=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False)
+        try:
+            grp.getgrnam(name)
+            subprocess.run(["groupdel", name], check=False)
+        except KeyError:
+            pass
+
+
+def test_drops_root_to_server_user(slapd, serve, system_user):
+    top = tempfile.mkdtemp(prefix="idb-priv.", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        cfg = Config(top, slapd)
+        os.chown(cfg.state_dir, system_user.pw_uid, system_user.pw_gid)
+        cfg.set("server", user=system_user.pw_name, allow_root=None)
+        conf = cfg.write()
+        os.chmod(conf, 0o600)
+        d = serve(conf, port_file=os.path.join(cfg.state_dir, "port"), workdir=top)
+        assert d.get_json("/livez")[0] == 200
+        with open("/proc/%d/status" % d.proc.pid) as f:
+            status = dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+        u, g = str(system_user.pw_uid), str(system_user.pw_gid)
+        assert status["Uid"].split() == [u, u, u, u], status["Uid"]
+        assert status["Gid"].split() == [g, g, g, g], status["Gid"]
+        assert status["Groups"].split() in ([], [g]), status["Groups"]
+        db = cfg.sections["store"]["path"]
+        st = os.stat(db)
+        assert (st.st_uid, st.st_gid) == (system_user.pw_uid, system_user.pw_gid)
+        assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        d.signal(signal.SIGTERM)
+        assert d.wait(timeout=15) == 0
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
