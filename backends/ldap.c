@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +49,15 @@
 #define LDAP_KEEPALIVE_INTERVAL_S 10
 /* DNs one look-up may collect (user's memberOf values, visited groups). */
 #define LDAP_MAX_DNS (4 * IDB_MAX_GROUPS)
+/* conn_open() keeps one bit per URI. */
+_Static_assert(IDB_MAX_LIST_ITEMS <= 64, "uri list longer than a uint64_t mask");
 /* AD's "in chain" matching rule (LDAP_MATCHING_RULE_IN_CHAIN). */
 #define AD_IN_CHAIN_OID "1.2.840.113556.1.4.1941"
 
 struct conn {
 	LDAP *ld;
 	size_t uri;             /* index into cfg->ldap.uris */
+	bool proven;            /* an operation succeeded on it (connects are async) */
 };
 
 struct backend {
@@ -227,10 +231,18 @@ conn_setup(struct backend *be, struct conn *c)
 		log_ldap(LOG_LVL_ERR, be, c, "ldap_initialize", rc);
 		return rc;
 	}
-	/* Each option is required: a handle half set up is never used. */
+	/*
+	 * Each option is required: a handle half set up is never used.
+	 * CONNECT_ASYNC because libldap 2.5 applies NETWORK_TIMEOUT to the TLS
+	 * handshake only for asynchronous connects: otherwise an ldaps server
+	 * that accepts TCP and never answers keeps it spinning on a
+	 * non-blocking socket forever (seen here, 100% CPU).  Synchronous calls
+	 * still wait for the connect, bounded by NETWORK_TIMEOUT.
+	 */
 	if (ldap_set_option(c->ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(c->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(c->ld, LDAP_OPT_X_KEEPALIVE_IDLE, &idle) != LDAP_OPT_SUCCESS ||
@@ -300,6 +312,7 @@ conn_open_uri(struct backend *be, size_t uri, bool service, struct conn **conn_r
 			    be, c, "service bind (bind_dn)", rc);
 			goto out;
 		}
+		c->proven = true;
 	}
 	*conn_r = c;
 	c = NULL;
@@ -318,11 +331,16 @@ static int
 conn_open(struct backend *be, bool service, bool probe, struct conn **conn_r)
 {
 	size_t n = be->lc->uris.n;
+	uint64_t down = 0;
 	int rc = LDAP_SERVER_DOWN;
 
+	/* Which were down before this attempt: each URI is tried once at most. */
+	for (size_t i = 0; i < n; i++)
+		if (is_down(be, i))
+			down |= UINT64_C(1) << i;
 	for (int pass = 0; pass < (probe ? 2 : 1); pass++) {
 		for (size_t i = 0; i < n; i++) {
-			if (is_down(be, i) != (pass == 1))
+			if (((down >> i) & 1) != (uint64_t)pass)
 				continue;
 			rc = conn_open_uri(be, i, service, conn_r);
 			if (rc == LDAP_SUCCESS || !ldap_err_failover(rc))
@@ -453,13 +471,18 @@ op_search(struct op *op, const char *base, int scope, const char *filter,
 		}
 		rc = ldap_search_ext_s(op->c->ld, base, scope, filter, attrs, 0,
 		    NULL, NULL, &tv, sizelimit, res_r);
-		if (!ldap_err_failover(rc))
+		if (!ldap_err_failover(rc)) {
+			op->c->proven = true;
 			return rc;
+		}
 		log_ldap(LOG_LVL_WARN, be, op->c, "search", rc);
 		ldap_msgfree(*res_r);
 		*res_r = NULL;
-		/* A server that hangs is avoided; a dropped connection just reopened. */
-		if (rc == LDAP_TIMEOUT)
+		/*
+		 * A server that hangs or cannot be reached is avoided for a while;
+		 * a connection that worked before may just have gone stale.
+		 */
+		if (rc == LDAP_TIMEOUT || !op->c->proven)
 			mark_down(be, op->c->uri);
 		pool_discard(be, op->c);
 		op->c = NULL;
@@ -694,12 +717,14 @@ static enum auth_result
 add_group_entry(struct backend *be, LDAP *ld, LDAPMessage *entry,
     struct identity *id, struct dnlist *visited, struct dnlist *next)
 {
-	char *dn = NULL, *name = NULL, buf[LOG_SAFE_BUF];
+	char *dn = NULL, *name = NULL, buf[LOG_SAFE_BUF], ubuf[LOG_SAFE_BUF];
 	enum auth_result r = AUTH_INTERNAL;
 	int added;
 
-	if ((dn = entry_dn(ld, entry)) == NULL)
+	if ((dn = entry_dn(ld, entry)) == NULL) {
+		log_err("ldap: cannot read a group's DN (too long or out of memory)");
 		goto out;
+	}
 	if ((added = dnlist_add(visited, dn)) < 0)
 		goto fail;
 	if (added == 0) {
@@ -720,7 +745,8 @@ add_group_entry(struct backend *be, LDAP *ld, LDAPMessage *entry,
 	goto out;
 fail:
 	log_err("ldap: cannot record group %s of %s (over %d groups or out of memory)",
-	    log_safe(buf, sizeof(buf), dn), id->username, IDB_MAX_GROUPS);
+	    log_safe(buf, sizeof(buf), dn), log_safe(ubuf, sizeof(ubuf), id->username),
+	    IDB_MAX_GROUPS);
 out:
 	free(dn);
 	free(name);
@@ -780,7 +806,7 @@ read_group(struct op *op, const char *dn, struct identity *id,
 {
 	struct backend *be = op->be;
 	LDAPMessage *res = NULL, *e = NULL;
-	char *name = NULL, buf[LOG_SAFE_BUF];
+	char *name = NULL, buf[LOG_SAFE_BUF], ubuf[LOG_SAFE_BUF];
 	enum auth_result r = AUTH_INTERNAL;
 	int rc, added;
 
@@ -812,7 +838,8 @@ read_group(struct op *op, const char *dn, struct identity *id,
 	goto out;
 fail:
 	log_err("ldap: cannot record group %s of %s (over %d groups or out of memory)",
-	    log_safe(buf, sizeof(buf), dn), id->username, IDB_MAX_GROUPS);
+	    log_safe(buf, sizeof(buf), dn), log_safe(ubuf, sizeof(ubuf), id->username),
+	    IDB_MAX_GROUPS);
 out:
 	ldap_msgfree(res);
 	free(name);
@@ -1035,17 +1062,37 @@ build_attr_lists(struct backend *be)
 
 static void ldap_backend_free(struct backend *be);
 
+/*
+ * liblber writes with write(2), and with asynchronous connects a refused
+ * connection shows up as EPIPE on the first write: without this, any
+ * command using the backend (login-test) would die of SIGPIPE.  The daemon
+ * ignores it already; a caller that installed a handler keeps it.
+ */
+static void
+ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_IGN;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGPIPE, &sa, NULL);
+	}
+}
+
 static struct backend *
 ldap_backend_init(const struct config *cfg, char **err_r)
 {
 	struct backend *be = NULL;
-	struct conn probe = { NULL, 0 };
+	struct conn probe = { .ld = NULL };
 	pthread_condattr_t cattr;
 	int zero = 0, demand = LDAP_OPT_X_TLS_DEMAND, rc;
 
 	*err_r = NULL;
 	/* Before libldap's first call: no ldaprc, no LDAPTLS_* from the environment. */
 	setenv("LDAPNOINIT", "1", 1);
+	ignore_sigpipe();
 	if (!cfg->ldap.present || cfg->ldap.uris.n == 0 || cfg->ldap.pool == 0) {
 		*err_r = strdup("ldap: the [ldap] section with uri is required");
 		goto fail;

@@ -1646,6 +1646,11 @@ finish_ldap_keys(struct loader *ld, bool used)
 	    key_line(ld, SEC_LDAP, "group_base") == 0)
 		cfg_error(ld, key_line(ld, SEC_LDAP, "group_filter"),
 		    "[ldap] group_filter: needs group_base");
+	if (l->nested_groups == LDAP_NESTED_AD && l->group_base == NULL &&
+	    key_line(ld, SEC_LDAP, "group_base") == 0)
+		cfg_error(ld, key_line(ld, SEC_LDAP, "nested_groups"),
+		    "[ldap] nested_groups: ad needs group_base (the in-chain "
+		    "search runs there)");
 	if (used && key_line(ld, SEC_LDAP, "group_filter") == 0 &&
 	    key_line(ld, SEC_LDAP, "group_attribute") == 0)
 		cfg_warning(ld, header, "[ldap] has neither group_filter nor "

@@ -422,6 +422,8 @@ static const struct error_case error_cases[] = {
 	{ BASE "group_filter = member=%d\n", 7, "[ldap] group_filter: 'member=%d'", 1 },
 	{ BASE "nested_groups = maybe\n", 7,
 	  "[ldap] nested_groups: 'maybe' is not no, yes or ad", 1 },
+	{ BASE "nested_groups = ad\n", 7,
+	  "[ldap] nested_groups: ad needs group_base", 1 },
 	{ BASE "nested_depth = 17\n", 7,
 	  "[ldap] nested_depth: '17' is not a number from 1 to 16", 1 },
 	{ BASE "nested_depth = 0\n", 7, "from 1 to 16", 1 },
