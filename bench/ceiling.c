@@ -29,24 +29,37 @@
 
 #include <microhttpd.h>
 
-/* The same size and type as idbridge's /livez answer. */
-static const char body[] = "{\"status\":\"ok\"}";
+#include "bridge.h"   /* the same connection limits as the daemon */
 
-/* Kept equal to idbridge's http.c so both servers put the same bytes on the wire. */
+/* idbridge's /livez answer, byte for byte. */
+static const char body[] = "{\"status\":\"ok\",\"store\":\"ok\"}";
+
+/*
+ * The headers idbridge's http.c puts on every answer, in the same order,
+ * so both servers write the same bytes and the ratio measures code, not
+ * header volume.  Keep in step with security_headers[] in http.c.
+ */
 static const struct {
 	const char *name;
 	const char *value;
 } fixed_headers[] = {
-	{ MHD_HTTP_HEADER_CONTENT_TYPE, "application/json" },
+	{ "Content-Type", "application/json" },
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "DENY" },
-	{ "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'" },
+	{ "Content-Security-Policy", "default-src 'none'; style-src 'self'; "
+	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" },
 	{ "Referrer-Policy", "no-referrer" },
-	{ MHD_HTTP_HEADER_CACHE_CONTROL, "no-store" },
+	{ "Cache-Control", "no-store" },
+	{ "Cross-Origin-Opener-Policy", "same-origin" },
+	{ "Cross-Origin-Resource-Policy", "same-origin" },
 };
 
-/* Request ids only need to differ; idbridge numbers its requests too. */
-static atomic_uint_fast64_t request_counter;
+/* As in http.c: it sizes each connection's memory pool, hence the RSS. */
+#define CONNECTION_MEMORY (IDB_MAX_HEADER_BLOCK + IDB_MAX_URI_LEN + 16384)
+
+/* X-Request-Id is "PREFIX-COUNTER" in hex, as in idbridge. */
+static char id_prefix[9];
+static atomic_ulong request_counter;
 
 struct options {
 	unsigned threads;
@@ -141,9 +154,9 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **req_cls)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = NULL;
 	enum MHD_Result r = MHD_NO;
-	char request_id[17];
+	char request_id[32];
 	size_t i;
 
 	(void)cls;
@@ -166,9 +179,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 
-	snprintf(request_id, sizeof(request_id), "%016llx",
-	    (unsigned long long)atomic_fetch_add_explicit(&request_counter, 1,
-	    memory_order_relaxed));
+	snprintf(request_id, sizeof(request_id), "%s-%lx", id_prefix,
+	    (unsigned long)atomic_fetch_add(&request_counter, 1));
 
 	/* The body is static, so the response only points at it. */
 	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)(uintptr_t)body,
@@ -232,13 +244,20 @@ start_daemon(const struct options *opt)
 	sin.sin_port = htons(opt->port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
-	/* Exactly idbridge's flags and options: keep them in step with http.c. */
+	/*
+	 * Exactly idbridge's flags and options (http_start() in http.c), so
+	 * the two differ only in what runs per request.  Suspend/resume is
+	 * never used here, but the flag gives every worker the same
+	 * inter-thread channel idbridge's have.
+	 */
 	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, answer, NULL,
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, answer, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 	    MHD_OPTION_THREAD_POOL_SIZE, opt->threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDB_CONNECTION_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)IDB_CONNECTION_LIMIT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 	    MHD_OPTION_END);
 }
 
@@ -266,6 +285,9 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Not a secret, only distinct per run; idbridge uses RAND_bytes. */
+	snprintf(id_prefix, sizeof(id_prefix), "%08lx",
+	    ((unsigned long)getpid() * 2654435761ul) & 0xfffffffful);
 
 	if ((d = start_daemon(&opt)) == NULL) {
 		fprintf(stderr, "ceiling: cannot start libmicrohttpd on 127.0.0.1:%u\n",
