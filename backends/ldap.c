@@ -915,7 +915,12 @@ finish_identity(struct op *op, struct identity *id, const struct dnlist *member_
 
 /* ---- binds ------------------------------------------------------------ */
 
-/* AD explains a refused bind with "data NNN"; the codes after a right password. */
+/*
+ * AD explains a refused bind with "data NNN".  532, 773 and 533 come only
+ * after the password was found right, so they may be shown.  775 (locked
+ * out) comes whatever the password: reporting it would tell anyone that the
+ * account exists and is locked, so it stays a plain failure, logged.
+ */
 static enum auth_result
 ad_bind_result(const char *diag)
 {
@@ -926,8 +931,10 @@ ad_bind_result(const char *diag)
 	p += 5;
 	if (strncmp(p, "532", 3) == 0 || strncmp(p, "773", 3) == 0)
 		return AUTH_EXPIRED;    /* password expired / must be changed */
-	if (strncmp(p, "533", 3) == 0 || strncmp(p, "775", 3) == 0)
-		return AUTH_DISABLED;   /* account disabled / locked out */
+	if (strncmp(p, "533", 3) == 0)
+		return AUTH_DISABLED;   /* account disabled */
+	if (strncmp(p, "775", 3) == 0)
+		log_warn("ldap: the directory reports this account locked out (AD data 775)");
 	return AUTH_BAD_CREDENTIALS;
 }
 

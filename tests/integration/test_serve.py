@@ -231,3 +231,37 @@ def test_drops_root_to_server_user(slapd, serve, system_user):
         assert d.wait(timeout=15) == 0
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_not_dumpable(slapd, serve, system_user, idbridge_bin):
+    # Started directly as an unprivileged user (no setuid inside, which would
+    # clear the flag by itself), the daemon must still make itself
+    # undumpable: then the kernel hands /proc/PID/environ etc. to root.
+    top = tempfile.mkdtemp(prefix="idb-dump.", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        cfg = Config(top, slapd)
+        cfg.set("server", allow_root=None)
+        os.chown(cfg.state_dir, system_user.pw_uid, system_user.pw_gid)
+        os.chmod(slapd.bind_password_file, 0o644)  # readable by the test user
+        conf = cfg.write()
+        os.chmod(conf, 0o644)
+        wrapper = os.path.join(top, "as-user")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec setpriv --reuid=%d --regid=%d --clear-groups %s \"$@\"\n"
+                    % (system_user.pw_uid, system_user.pw_gid, idbridge_bin))
+        os.chmod(wrapper, 0o755)
+        from harness import Daemon
+        d = Daemon(wrapper, conf, top, port_file=os.path.join(cfg.state_dir, "port")).start()
+        try:
+            assert d.get_json("/livez")[0] == 200
+            pid = d.proc.pid
+            with open("/proc/%d/status" % pid) as f:
+                uid_line = [l for l in f if l.startswith("Uid:")][0]
+            assert uid_line.split()[1] == str(system_user.pw_uid)
+            assert os.stat("/proc/%d/environ" % pid).st_uid == 0
+        finally:
+            d.stop()
+    finally:
+        os.chmod(slapd.bind_password_file, 0o600)
+        shutil.rmtree(top, ignore_errors=True)
