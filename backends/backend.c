@@ -77,6 +77,16 @@ identity_free(struct identity *id)
 	memset(id, 0, sizeof(*id));
 }
 
+static bool
+same_group(const struct identity *id, size_t i, const char *name, const char *dn)
+{
+	const char *other = id->group_dns != NULL ? id->group_dns[i] : NULL;
+
+	if (dn != NULL || other != NULL)
+		return dn != NULL && other != NULL && ascii_strcasecmp(dn, other) == 0;
+	return ascii_strcasecmp(id->groups[i], name) == 0;
+}
+
 int
 identity_add_group(struct identity *id, const char *name, const char *dn)
 {
@@ -88,9 +98,13 @@ identity_add_group(struct identity *id, const char *name, const char *dn)
 		errno = EINVAL;
 		goto out;
 	}
-	/* Directories compare group names case-insensitively: so do we. */
+	/*
+	 * The same group twice is one group; two groups that share a name
+	 * under different DNs are two (a [scopes] rule may name either DN).
+	 * Directories compare names and DNs case-insensitively: so do we.
+	 */
 	for (size_t i = 0; i < id->n_groups; i++)
-		if (ascii_strcasecmp(id->groups[i], name) == 0) {
+		if (same_group(id, i, name, dn)) {
 			r = 0;
 			goto out;
 		}

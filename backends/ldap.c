@@ -544,6 +544,44 @@ rdn_value(const char *dn)
 	return s;
 }
 
+/* dn in LDAPv3 normal form, lower-cased (ASCII), or NULL. */
+static char *
+normal_dn(const char *dn)
+{
+	char *out = NULL, *copy;
+
+	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) !=
+	    LDAP_SUCCESS || out == NULL)
+		return NULL;
+	copy = strdup(out);
+	ldap_memfree(out);
+	for (char *p = copy; p != NULL && *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return copy;
+}
+
+/*
+ * Is dn at or below base?  Compared on whole RDNs after normalising, so
+ * "cn=x,ou=groupsfoo" is not under "ou=groups".
+ */
+static bool
+dn_under(const char *dn, const char *base)
+{
+	char *d = normal_dn(dn), *b = normal_dn(base);
+	bool under = false;
+
+	if (d != NULL && b != NULL) {
+		size_t dl = strlen(d), bl = strlen(b);
+
+		under = bl == 0 || (dl == bl && strcmp(d, b) == 0) ||
+		    (dl > bl && d[dl - bl - 1] == ',' && strcmp(d + dl - bl, b) == 0);
+	}
+	free(d);
+	free(b);
+	return under;
+}
+
 /* The entry's DN as a malloc'd string, or NULL (ENOMEM or over IDB_MAX_DN_LEN). */
 static char *
 entry_dn(LDAP *ld, LDAPMessage *entry)
@@ -796,9 +834,10 @@ search_groups_for(struct op *op, const char *tmpl, const char *user,
 }
 
 /*
- * Read one group entry by DN: record it under its name (or its RDN's value
- * when it cannot be read), and when parents is set add the groups it is
- * itself a member of (group_attribute) to parents.
+ * Read one group entry by DN: record it under its name (its RDN's value
+ * when it has none; its whole DN when it cannot be read), and when parents
+ * is set add the groups it is itself a member of (group_attribute) to
+ * parents.
  */
 static enum auth_result
 read_group(struct op *op, const char *dn, struct identity *id,
@@ -810,6 +849,17 @@ read_group(struct op *op, const char *dn, struct identity *id,
 	enum auth_result r = AUTH_INTERNAL;
 	int rc, added;
 
+	/*
+	 * A memberOf value may name a group anywhere in the directory.  Only
+	 * groups under group_base count, or whoever may create a group elsewhere
+	 * could name it after a privileged one.
+	 */
+	if (be->lc->group_base != NULL && !dn_under(dn, be->lc->group_base)) {
+		log_debug("ldap: group %s is outside group_base; ignored",
+		    log_safe(buf, sizeof(buf), dn));
+		r = AUTH_OK;
+		goto out;
+	}
 	rc = op_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=*)", be->group_attrs, 1, &res);
 	if (rc == LDAP_SUCCESS) {
 		e = ldap_first_entry(op->c->ld, res);
@@ -821,9 +871,16 @@ read_group(struct op *op, const char *dn, struct identity *id,
 	if ((added = dnlist_add(visited, dn)) < 0)
 		goto fail;
 	if (added > 0) {
+		/*
+		 * A group we cannot read is recorded under its full DN as its
+		 * name, so only a [scopes] rule naming that DN can match it: its
+		 * RDN alone proves nothing about which group it is.
+		 */
 		if (e != NULL)
 			name = first_value(op->c->ld, e, be->lc->group_name_attribute, false);
-		if (name == NULL && (name = rdn_value(dn)) == NULL) {
+		else
+			name = strdup(dn);
+		if (name == NULL && e != NULL && (name = rdn_value(dn)) == NULL) {
 			log_warn("ldap: group %s has no usable name; ignored",
 			    log_safe(buf, sizeof(buf), dn));
 		} else if (identity_add_group(id, name, dn) != 0 ||
