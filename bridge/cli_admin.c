@@ -112,37 +112,44 @@ static const char login_usage[] =
 
 /*
  * Read one line into buf without echo when stdin is a terminal.  Returns
- * its length, or -1 when it is too long or unreadable (buf wiped).
+ * its length (the password may hold any byte but NUL and newline), -1 when
+ * it is longer than the buffer, -2 when it holds a NUL byte.  stdin is
+ * unbuffered, so no copy of the password stays behind in stdio.
  */
 static long
 read_password(const char *user, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
-	size_t len;
+	size_t len = 0;
+	long r;
+	int c;
 
+	setvbuf(stdin, NULL, _IONBF, 0);
 	if (tty) {
 		fprintf(stderr, "Password for %s: ", user);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
-	if (fgets(buf, (int)size, stdin) == NULL)
-		buf[0] = '\0';
+	while ((c = getc(stdin)) != EOF && c != '\n' && len + 1 < size)
+		buf[len++] = (char)c;
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fputc('\n', stderr);
 	}
-	len = strlen(buf);
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	else if (len == size - 1) {
-		explicit_bzero(buf, size);
-		return -1;  /* no newline in a full buffer: longer than the limit */
-	}
 	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	return (long)len;
+		len--;
+	buf[len] = '\0';
+	if ((c != EOF && c != '\n') || len + 2 > size)
+		r = -1;  /* longer than size - 2 bytes: the caller's limit */
+	else if (memchr(buf, '\0', len) != NULL)
+		r = -2;
+	else
+		r = (long)len;
+	if (r < 0)
+		explicit_bzero(buf, size);
+	return r;
 }
 
 static const char *
@@ -239,9 +246,13 @@ cmd_login_test(int argc, char **argv)
 		fprintf(stderr, "login-test: %s\n", err);
 		goto out;
 	}
+	prctl(PR_SET_DUMPABLE, 0);  /* again: a uid change resets it */
 	if ((len = read_password(argv[first], password, sizeof(password))) < 0) {
-		fprintf(stderr, "login-test: the password is longer than %d bytes\n",
-		    IDB_MAX_PASSWORD_LEN);
+		if (len == -2)
+			fprintf(stderr, "login-test: the password contains a NUL byte\n");
+		else
+			fprintf(stderr, "login-test: the password is longer than %d bytes\n",
+			    IDB_MAX_PASSWORD_LEN);
 		goto out;
 	}
 	status = authenticate_once(cfg, argv[first], password, (size_t)len);

@@ -112,7 +112,7 @@ close_authpool(void *arg)
 
 /* Everything after the privilege drop. */
 static int
-run_server(const struct config *cfg, int fd, unsigned short port,
+run_server(const struct config *cfg, int *fd, unsigned short port,
     const struct serve_opts *o, const sigset_t *set)
 {
 	struct server srv = { .cfg = cfg };
@@ -135,10 +135,11 @@ run_server(const struct config *cfg, int fd, unsigned short port,
 		log_err("cannot start the auth workers: %s", strerror(errno));
 		goto out;
 	}
-	if ((d = http_start(&srv, fd, cfg->server.threads, &err)) == NULL) {
+	if ((d = http_start(&srv, *fd, cfg->server.threads, &err)) == NULL) {
 		log_err("http: %s", err != NULL ? err : "cannot start");
 		goto out;
 	}
+	*fd = -1;  /* the HTTP daemon owns it now */
 	log_info("listening on http://%s%s%s:%u (issuer %s, store schema %d, backend %s)",
 	    strchr(cfg->server.listen_host, ':') != NULL ? "[" : "", cfg->server.listen_host,
 	    strchr(cfg->server.listen_host, ':') != NULL ? "]" : "", port, cfg->server.issuer,
@@ -199,7 +200,15 @@ cmd_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
-	status = run_server(cfg, fd, port, &o, &set);
+	/*
+	 * Changing uid resets the dumpable flag to fs.suid_dumpable, which some
+	 * distributions set to 2: set it again, and make sure it holds.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0) != 0 || prctl(PR_GET_DUMPABLE) != 0) {
+		log_err("cannot make the process undumpable: %s", strerror(errno));
+		goto out;
+	}
+	status = run_server(cfg, &fd, port, &o, &set);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -1583,9 +1583,13 @@ has_placeholder(const char *tmpl, char c)
 	return false;
 }
 
-/* Passwords go over plain ldap:// only to this machine, or with StartTLS. */
+/*
+ * Passwords go over plain ldap:// only to this machine, or with StartTLS:
+ * anything else would send every employee's password in clear, so it is an
+ * error, not a warning.
+ */
 static void
-warn_cleartext(struct loader *ld, const struct config_ldap *l)
+refuse_cleartext(struct loader *ld, const struct config_ldap *l)
 {
 	unsigned line = key_line(ld, SEC_LDAP, "uri");
 	char host[256], vb[LOG_SAFE_BUF];
@@ -1606,7 +1610,7 @@ warn_cleartext(struct loader *ld, const struct config_ldap *l)
 			continue;
 		snprintf(host, sizeof(host), "%.*s", (int)(end - h), h);
 		if (!config_host_is_loopback(host))
-			cfg_warning(ld, line, "[ldap] uri %s sends passwords "
+			cfg_error(ld, line, "[ldap] uri: %s would send passwords "
 			    "unencrypted: use ldaps:// or starttls = yes",
 			    SAFE(vb, l->uris.items[i]));
 	}
@@ -1655,7 +1659,7 @@ finish_ldap_keys(struct loader *ld, bool used)
 	    key_line(ld, SEC_LDAP, "group_attribute") == 0)
 		cfg_warning(ld, header, "[ldap] has neither group_filter nor "
 		    "group_attribute: users get no groups");
-	warn_cleartext(ld, l);
+	refuse_cleartext(ld, l);
 }
 
 static void

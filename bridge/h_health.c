@@ -77,21 +77,40 @@ respond_health(struct http_request *req, bool dir_ok, const char *detail)
 		http_add_header(req, "Retry-After", "5");
 }
 
-/* A fresh cached result, if there is one. */
+/*
+ * Decide from the cache: true with *ok_r when the request can be answered
+ * now — a fresh result, or, while another request's probe is running, the
+ * last one (a probe never runs twice at once, so /healthz cannot occupy the
+ * auth workers).  false: the caller must probe, and now owns "probing".
+ */
 static bool
-cached_health(struct health_cache *hc, bool *ok_r, char *detail, size_t size)
+health_from_cache(struct health_cache *hc, bool *ok_r)
 {
-	bool fresh;
+	bool answered = true;
 
 	pthread_mutex_lock(&hc->lock);
-	fresh = hc->checked_ms != 0 &&
-	    now_ms() - hc->checked_ms < IDB_HEALTH_CACHE_S * 1000u;
-	if (fresh) {
+	if (hc->checked_ms != 0 && now_ms() - hc->checked_ms < IDB_HEALTH_CACHE_S * 1000u)
 		*ok_r = hc->ok;
-		snprintf(detail, size, "%s", hc->detail);
+	else if (hc->probing)
+		*ok_r = hc->checked_ms != 0 && hc->ok;
+	else {
+		hc->probing = true;
+		answered = false;
 	}
 	pthread_mutex_unlock(&hc->lock);
-	return fresh;
+	return answered;
+}
+
+static void
+health_record(struct health_cache *hc, bool probed, bool ok)
+{
+	pthread_mutex_lock(&hc->lock);
+	if (probed) {
+		hc->ok = ok;
+		hc->checked_ms = now_ms();
+	}
+	hc->probing = false;
+	pthread_mutex_unlock(&hc->lock);
 }
 
 static void
@@ -99,26 +118,19 @@ probe_directory(void *arg, bool cancelled)
 {
 	struct http_request *req = arg;
 	struct server *srv = http_server(req);
-	struct health_cache *hc = &srv->health;
 	char *err = NULL;
-	bool ok;
+	bool ok = false;
 
-	if (cancelled) {
-		respond_health(req, false, "the server is shutting down");
-		http_resume(req);
-		return;
+	if (!cancelled) {
+		ok = srv->backend_ops->health(srv->backend, &err) == 0;
+		/* The reason stays in the log: it may name hosts and accounts. */
+		if (!ok)
+			log_warn("health: directory unavailable: %s", err != NULL ? err : "?");
+		free(err);
 	}
-	ok = srv->backend_ops->health(srv->backend, &err) == 0;
-	pthread_mutex_lock(&hc->lock);
-	hc->ok = ok;
-	hc->checked_ms = now_ms();
-	snprintf(hc->detail, sizeof(hc->detail), "%s", ok ? "" :
-	    (err != NULL ? err : "the directory does not answer"));
-	pthread_mutex_unlock(&hc->lock);
-	if (!ok)
-		log_warn("health: directory unavailable: %s", err != NULL ? err : "?");
-	respond_health(req, ok, err);
-	free(err);
+	health_record(&srv->health, !cancelled, ok);
+	respond_health(req, ok, cancelled ? "the server is shutting down" :
+	    "the directory does not answer");
 	http_resume(req);  /* last touch of req */
 }
 
@@ -126,11 +138,10 @@ enum http_outcome
 h_healthz(struct http_request *req)
 {
 	struct server *srv = http_server(req);
-	char detail[sizeof(srv->health.detail)];
 	bool ok;
 
-	if (cached_health(&srv->health, &ok, detail, sizeof(detail))) {
-		respond_health(req, ok, detail);
+	if (health_from_cache(&srv->health, &ok)) {
+		respond_health(req, ok, "the directory does not answer");
 		return HTTP_DONE;
 	}
 	http_suspend(req);
@@ -142,9 +153,10 @@ h_healthz(struct http_request *req)
 		respond_health(req, false, "the server is shutting down");
 		break;
 	default:
-		respond_health(req, false, "the directory worker pool is busy: try again later");
+		respond_health(req, false, "the directory workers are busy: try again later");
 		break;
 	}
+	health_record(&srv->health, false, false);
 	http_resume(req);
 	return HTTP_SUSPENDED;
 }

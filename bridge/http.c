@@ -134,10 +134,13 @@ enum form_error
 http_query(struct http_request *req, const struct form **form_r)
 {
 	if (!req->query_parsed) {
-		const char *q = strchr(req->raw_uri, '?');
+		const char *q = req->raw_uri != NULL ? strchr(req->raw_uri, '?') : NULL;
 
-		req->query_error = q == NULL ? FORM_OK :
-		    form_parse(q + 1, strlen(q + 1), &req->query);
+		if (req->raw_uri == NULL)
+			req->query_error = FORM_ERR_NOMEM;
+		else
+			req->query_error = q == NULL ? FORM_OK :
+			    form_parse(q + 1, strlen(q + 1), &req->query);
 		req->query_parsed = true;
 	}
 	*form_r = &req->query;
@@ -307,14 +310,14 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http_daemon *d = cls;
 	struct http_request *req = *req_cls;
-	char path[LOG_SAFE_BUF];
+	char method[LOG_SAFE_BUF], path[LOG_SAFE_BUF];
 
 	(void)conn;
 	if (req == NULL)
 		return;
 	log_set_request_id(req->id);
 	log_info("http: %s %s %u %zuB %lums addr=%s%s",
-	    req->method != NULL ? req->method : "-",
+	    log_safe(method, sizeof(method), req->method != NULL ? req->method : "-"),
 	    log_safe(path, sizeof(path), req->path != NULL ? req->path : "-"),
 	    req->status, req->response_len,
 	    (unsigned long)(now_ms() - req->start_ms), req->addr,
@@ -355,9 +358,40 @@ find_route(const char *method, const char *path, bool *path_known_r)
 	return NULL;
 }
 
+/* RFC 9110 token characters: anything else in a method is refused (and never logged raw). */
+static bool
+method_ok(const char *m)
+{
+	static const char tchar_punct[] = "!#$%&'*+-.^_`|~";
+
+	if (*m == '\0' || strlen(m) > 32)
+		return false;
+	for (; *m != '\0'; m++) {
+		unsigned char c = (unsigned char)*m;
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr(tchar_punct, c) != NULL))
+			return false;
+	}
+	return true;
+}
+
+/* A declared body over the limit (or a Content-Length that is not a number). */
+static bool
+content_length_too_large(const char *cl)
+{
+	size_t digits = strspn(cl, "0123456789");
+
+	/* MHD refuses a malformed value itself; anything odd left is refused too. */
+	if (digits == 0 || cl[digits] != '\0' || digits > 12)
+		return true;
+	return strtoull(cl, NULL, 10) > IDB_MAX_BODY_LEN;
+}
+
 /*
  * The first call: everything that can be decided from the request line and
- * headers alone.  Returns false when a response is already set.
+ * headers alone.  Returns false when a response is already set: it is
+ * queued at once, so MHD stops reading and never takes in a body we refuse.
  */
 static bool
 first_call_checks(struct http_request *req)
@@ -370,13 +404,21 @@ first_call_checks(struct http_request *req)
 		http_respond_error(req, 414, "invalid_request", "the request URI is too long");
 		return false;
 	}
+	if (!method_ok(req->method)) {
+		http_respond_error(req, 400, "invalid_request", "malformed request method");
+		return false;
+	}
+	if (req->raw_uri == NULL) {
+		http_respond_error(req, 503, "temporarily_unavailable", "out of memory");
+		return false;
+	}
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, sum_header, &hs);
 	if (hs.bytes > IDB_MAX_HEADER_BLOCK) {
 		http_respond_error(req, 431, "invalid_request", "the request headers are too large");
 		return false;
 	}
 	cl = http_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl != NULL && strtoull(cl, NULL, 10) > IDB_MAX_BODY_LEN) {
+	if (cl != NULL && content_length_too_large(cl)) {
 		http_respond_error(req, 413, "invalid_request", "the request body is too large");
 		return false;
 	}
@@ -399,7 +441,6 @@ take_upload(struct http_request *req, const char *data, size_t size)
 	if (req->body_too_large)
 		return;
 	if (req->body_len + size > IDB_MAX_BODY_LEN) {
-		/* Keep reading (and discarding) so the 413 reaches the client. */
 		req->body_too_large = true;
 		free(req->body);
 		req->body = NULL;
@@ -448,23 +489,32 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (req->method == NULL) {
 		req->method = method;
 		req->path = url;
-		if (!first_call_checks(req))
+		if (!first_call_checks(req)) {
 			req->handled = true;
+			r = queue_pending(req);
+		}
 		goto out;
 	}
 	if (*upload_data_size != 0) {
-		if (!req->handled)
-			take_upload(req, upload_data, *upload_data_size);
+		take_upload(req, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		/*
+		 * A body without Content-Length (chunked) that outgrows the limit:
+		 * MHD cannot answer mid-body, so the connection is closed rather
+		 * than left to read whatever the client keeps sending.
+		 */
+		if (req->body_too_large) {
+			log_warn("http: request body over %d bytes; connection closed",
+			    IDB_MAX_BODY_LEN);
+			req->status = 413;
+			r = MHD_NO;
+		}
 		goto out;
 	}
 	if (!req->handled) {
 		req->handled = true;
-		if (req->body_too_large) {
-			http_respond_error(req, 413, "invalid_request", "the request body is too large");
-		} else if (req->route->handler(req) == HTTP_SUSPENDED) {
+		if (req->route->handler(req) == HTTP_SUSPENDED)
 			goto out;  /* a worker answers and resumes */
-		}
 	}
 	r = queue_pending(req);
 out:
@@ -528,12 +578,18 @@ http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
 void
 http_stop(struct http_daemon *d, void (*answer_pending)(void *), void *arg)
 {
+	MHD_socket listen_fd;
 	uint64_t deadline;
 
 	if (d == NULL)
 		return;
-	/* Stop accepting; we own the listen socket and close it ourselves. */
-	(void)MHD_quiesce_daemon(d->mhd);
+	/*
+	 * Stop accepting.  The listen socket is ours again once quiesced (close
+	 * it); if quiescing fails, MHD_stop_daemon closes it itself.
+	 */
+	listen_fd = MHD_quiesce_daemon(d->mhd);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
 	if (answer_pending != NULL)
 		answer_pending(arg);
 	deadline = now_ms() + IDB_DRAIN_TIMEOUT_S * 1000u;

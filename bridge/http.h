@@ -35,7 +35,10 @@ struct route {
 	http_handler *handler;
 };
 
-/* Start libmicrohttpd on an already bound, listening socket. */
+/*
+ * Start libmicrohttpd on an already bound, listening socket.  On success the
+ * daemon owns listen_fd (http_stop closes it); on failure the caller does.
+ */
 struct http_daemon *http_start(struct server *srv, int listen_fd, unsigned threads,
     char **err_r) IDB_WUR;
 /*

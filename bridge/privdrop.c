@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -39,8 +40,9 @@ lookup_user(const char *name, uid_t *uid_r, gid_t *gid_r, char **err_r)
 		    rc != 0 ? strerror(rc) : "no such user");
 		return -1;
 	}
-	if (pw.pw_uid == 0) {
-		*err_r = errf("[server] user %s%s: is root; pick an unprivileged user", name, "");
+	if (pw.pw_uid == 0 || pw.pw_gid == 0) {
+		*err_r = errf("[server] user %s%s: is root or in group root; pick an "
+		    "unprivileged user", name, "");
 		return -1;
 	}
 	*uid_r = pw.pw_uid;
@@ -48,20 +50,50 @@ lookup_user(const char *name, uid_t *uid_r, gid_t *gid_r, char **err_r)
 	return 0;
 }
 
-/* state_dir belongs to the daemon's user and nobody else may look in. */
+/*
+ * state_dir belongs to the daemon's user and nobody else may look in.  It
+ * is opened without following a symlink before it is handed over, so a
+ * link planted there cannot make root chown some other directory.
+ */
 static int
 prepare_state_dir(const char *dir, uid_t uid, gid_t gid, char **err_r)
 {
+	int fd, r = -1;
+
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		*err_r = errf("cannot create state_dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (chown(dir, uid, gid) != 0 || chmod(dir, 0700) != 0) {
-		*err_r = errf("cannot hand state_dir %s to the daemon user: %s", dir,
-		    strerror(errno));
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		*err_r = errf("cannot open state_dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	return 0;
+	if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0700) != 0)
+		*err_r = errf("cannot hand state_dir %s to the daemon user: %s", dir,
+		    strerror(errno));
+	else
+		r = 0;
+	close(fd);
+	return r;
+}
+
+/* After the drop: no supplementary group may be root's. */
+static bool
+in_root_group(void)
+{
+	int n = getgroups(0, NULL);
+	gid_t *groups;
+	bool root = true;
+
+	if (n < 0 || (groups = calloc((size_t)n + 1, sizeof(*groups))) == NULL)
+		return true;
+	if ((n = getgroups(n, groups)) >= 0) {
+		root = false;
+		for (int i = 0; i < n; i++)
+			root = root || groups[i] == 0;
+	}
+	free(groups);
+	return root;
 }
 
 static int
@@ -73,7 +105,7 @@ become(const char *name, uid_t uid, gid_t gid, char **err_r)
 	}
 	/* The drop must be permanent: getting root back must fail. */
 	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != uid || geteuid() != uid ||
-	    getgid() != gid || getegid() != gid) {
+	    getgid() != gid || getegid() != gid || in_root_group()) {
 		*err_r = errf("dropping privileges to %s did not stick%s", name, "");
 		return -1;
 	}

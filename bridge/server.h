@@ -23,7 +23,7 @@ struct health_cache {
 	pthread_mutex_t lock;
 	uint64_t checked_ms;     /* now_ms() of the last probe; 0 = never */
 	bool ok;
-	char detail[160];        /* why it is down, for the JSON body */
+	bool probing;            /* one probe at a time: others get the last result */
 };
 
 struct server {

@@ -192,3 +192,19 @@ def test_no_password_in_any_output(config, login_test):
         login_test(conf, uid, u["password"])
         login_test(conf, uid, u["password"] + "!")
         login_test(conf, uid.upper(), u["password"])
+
+
+def test_password_with_nul_is_refused_not_cut(config, login_test):
+    # Cut at the NUL, this would be alice's right password.
+    r = login_test(config.write(), "alice", U["alice"]["password"] + "\0junk")
+    assert r.rc == 1, r
+    assert r.messages() == ["login-test: the password contains a NUL byte"], r
+
+
+def test_password_length_limit(config, login_test):
+    conf = config.write()
+    at_limit = login_test(conf, "alice", "a" * 1024)
+    failed_with(at_limit, GENERIC)
+    over = login_test(conf, "alice", "a" * 1025)
+    assert over.rc == 1, over
+    assert over.messages() == ["login-test: the password is longer than 1024 bytes"], over

@@ -3,6 +3,7 @@ dropping root."""
 
 import grp
 import http.client
+import json
 import os
 import pwd
 import shutil
@@ -265,3 +266,81 @@ def test_not_dumpable(slapd, serve, system_user, idbridge_bin):
     finally:
         os.chmod(slapd.bind_password_file, 0o600)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_declared_oversize_body_refused_before_it_is_sent(config, serve):
+    # The 413 must come from the headers alone: a server that waited for the
+    # body would let anyone stream it gigabytes.
+    d = serve(config.write())
+    req = (b"POST /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Content-Length: 100000000000\r\nExpect: 100-continue\r\n\r\n")
+    t = time.monotonic()
+    assert raw_request(d.port, req, timeout=10) == 413
+    assert time.monotonic() - t < 5
+
+
+def test_chunked_oversize_body_closes_the_connection(config, serve):
+    d = serve(config.write())
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    try:
+        s.sendall(b"POST /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n"
+        closed = False
+        for _ in range(64):  # up to 1 MiB, far over the 64 KiB limit
+            try:
+                s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        # Whatever the server says first, it must then close the connection.
+        deadline = time.monotonic() + 10
+        while not closed and time.monotonic() < deadline:
+            try:
+                closed = s.recv(4096) == b""
+            except ConnectionResetError:
+                closed = True
+            except socket.timeout:
+                break
+        assert closed, "the server kept reading an oversize chunked body"
+    finally:
+        s.close()
+    assert d.get_json("/livez")[0] == 200
+
+
+def test_malformed_method_refused_and_logged_safely(config, serve):
+    d = serve(config.write())
+    assert raw_request(d.port, b"G\x1b[31mET /livez HTTP/1.1\r\nHost: x\r\n\r\n") in (400, None)
+    assert d.get_json("/livez")[0] == 200
+    d.signal(signal.SIGTERM)
+    assert d.wait(timeout=15) == 0
+    out = d.output()
+    assert "\x1b" not in out
+
+
+def test_healthz_runs_one_probe_at_a_time(config, serve, blackhole):
+    # Ten concurrent /healthz against a directory that never answers must
+    # not occupy ten auth workers: one probe runs, the others get the last
+    # result at once.
+    config.set("ldap", uri=blackhole.uri, timeout="2")
+    d = serve(config.write())
+    before = blackhole.count()
+    results = []
+
+    def client():
+        try:
+            results.append(health(d))
+        except Exception as e:  # reported below
+            results.append(repr(e))
+    threads = [threading.Thread(target=client) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(results) == 10, results
+    assert all(r is not None and r[0] == 503 for r in results), results
+    # One probe: a connection, and at most a retry.
+    assert blackhole.count() - before <= 2, blackhole.count() - before
+    # The body says what is down, never the library's error text.
+    for r in results:
+        assert "ldap" not in json.dumps(r[1]).lower(), r

@@ -995,17 +995,25 @@ test_warnings(void **state)
 	config_free(cfg);
 	config_errors_free(&errs);
 
-	/* Passwords in clear text to another machine. */
+	/* Passwords in clear text to another machine: refused, not warned. */
 	cfg = load(BASE "uri = ldap://ldap2.example.com ldap://127.0.0.1\n", &errs);
-	assert_non_null(cfg);
-	if (errs.n_warnings != 1 || !has_message(errs.warnings, errs.n_warnings, 4,
-	    "warning: [ldap] uri ldap://ldap2.example.com sends passwords "
+	assert_null(cfg);
+	if (errs.n != 1 || !has_message(errs.msgs, errs.n, 4,
+	    "[ldap] uri: ldap://ldap2.example.com would send passwords "
 	    "unencrypted")) {
 		dump("got", &errs);
 		fail();
 	}
-	config_free(cfg);
 	config_errors_free(&errs);
+
+	/* The same with StartTLS, or to this machine only, is fine. */
+#define LDAP_PLAIN(uris, extra) SERVER "[ldap]\nuri = " uris "\n" extra \
+	"user_base = ou=people,dc=example,dc=org\ngroup_attribute = memberOf\n"
+	cfg = load_ok(LDAP_PLAIN("ldap://ldap2.example.com", "starttls = yes\n"));
+	config_free(cfg);
+	cfg = load_ok(LDAP_PLAIN("ldap://127.0.0.1 ldap://[::1]", ""));
+	config_free(cfg);
+#undef LDAP_PLAIN
 
 	/* [ldap] may be there while another backend is used; [pam] while
 	 * ldap is: neither is an error. */
