@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "config.h"
 #include "http.h"
 #include "log.h"
 #include "server.h"
@@ -51,8 +52,10 @@ struct http_request {
 	struct http_daemon *d;
 	struct MHD_Connection *conn;
 	char id[32];
-	char addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];  /* the client: the peer, or X-Forwarded-For via a trusted proxy */
+	char peer[INET6_ADDRSTRLEN];  /* the socket's peer */
 	char *raw_uri;               /* as received: path and query, still escaped */
+              /* as received: path and query, still escaped */
 	bool uri_too_long;
 	const struct route *route;
 	const char *method;          /* MHD's string, valid for the request */
@@ -282,7 +285,8 @@ uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 	req->start_ms = now_ms();
 	snprintf(req->id, sizeof(req->id), "%s-%lx", d->id_prefix,
 	    (unsigned long)atomic_fetch_add(&d->next_id, 1));
-	client_address(conn, req->addr, sizeof(req->addr));
+	client_address(conn, req->peer, sizeof(req->peer));
+	memcpy(req->addr, req->peer, sizeof(req->addr));
 	if (len > IDB_MAX_URI_LEN)
 		req->uri_too_long = true;
 	else
@@ -316,11 +320,13 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (req == NULL)
 		return;
 	log_set_request_id(req->id);
-	log_info("http: %s %s %u %zuB %lums addr=%s%s",
+	log_info("http: %s %s %u %zuB %lums addr=%s%s%s%s",
 	    log_safe(method, sizeof(method), req->method != NULL ? req->method : "-"),
 	    log_safe(path, sizeof(path), req->path != NULL ? req->path : "-"),
 	    req->status, req->response_len,
 	    (unsigned long)(now_ms() - req->start_ms), req->addr,
+	    strcmp(req->addr, req->peer) != 0 ? " via=" : "",
+	    strcmp(req->addr, req->peer) != 0 ? req->peer : "",
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
 	log_set_request_id(NULL);
 	request_free(req);
@@ -356,6 +362,68 @@ find_route(const char *method, const char *path, bool *path_known_r)
 			return &http_routes[i];
 	}
 	return NULL;
+}
+
+/* Is addr (an IP literal) one of the [server] trusted_proxies? */
+static bool
+trusted_proxy(const struct config *cfg, const char *addr)
+{
+	unsigned char a[16], b[16];
+	int fa = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+
+	if (inet_pton(fa, addr, a) != 1)
+		return false;
+	for (size_t i = 0; i < cfg->server.trusted_proxies.n; i++) {
+		const char *p = cfg->server.trusted_proxies.items[i];
+		int fp = strchr(p, ':') != NULL ? AF_INET6 : AF_INET;
+
+		if (fp == fa && inet_pton(fp, p, b) == 1 &&
+		    memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Behind trusted proxies the client is the rightmost X-Forwarded-For entry
+ * that is not itself a trusted proxy: entries further left were written by
+ * the client and prove nothing.  A malformed header leaves the peer as the
+ * client, so a bad proxy config can never let a client pick its address.
+ */
+static void
+forwarded_client(struct http_request *req)
+{
+	const struct config *cfg = req->d->srv->cfg;
+	char item[INET6_ADDRSTRLEN];
+	unsigned char ignored[16];
+	const char *xff;
+	size_t end;
+
+	if (!trusted_proxy(cfg, req->peer) ||
+	    (xff = http_header(req, "X-Forwarded-For")) == NULL)
+		return;
+	/* Walk the list right to left: [start, end) is one entry. */
+	for (end = strlen(xff); end > 0;) {
+		size_t start = end, first, last;
+
+		while (start > 0 && xff[start - 1] != ',')
+			start--;
+		for (first = start; first < end && xff[first] == ' '; first++)
+			;
+		for (last = end; last > first && xff[last - 1] == ' '; last--)
+			;
+		if (last == first || last - first >= sizeof(item))
+			return;
+		memcpy(item, xff + first, last - first);
+		item[last - first] = '\0';
+		if (inet_pton(strchr(item, ':') != NULL ? AF_INET6 : AF_INET, item,
+		    ignored) != 1)
+			return;
+		memcpy(req->addr, item, last - first + 1);
+		if (!trusted_proxy(cfg, item) || start == 0)
+			return;
+		end = start - 1;  /* skip the comma */
+	}
 }
 
 /* RFC 9110 token characters: anything else in a method is refused (and never logged raw). */
@@ -404,6 +472,7 @@ first_call_checks(struct http_request *req)
 		http_respond_error(req, 414, "invalid_request", "the request URI is too long");
 		return false;
 	}
+	forwarded_client(req);
 	if (!method_ok(req->method)) {
 		http_respond_error(req, 400, "invalid_request", "malformed request method");
 		return false;

@@ -344,3 +344,29 @@ def test_healthz_runs_one_probe_at_a_time(config, serve, blackhole):
     # The body says what is down, never the library's error text.
     for r in results:
         assert "ldap" not in json.dumps(r[1]).lower(), r
+
+
+def logged_addr(d, header):
+    before = d.output()
+    status, h, _ = d.request("GET", "/livez", headers={"X-Forwarded-For": header})
+    assert status == 200
+    rid = h["x-request-id"]
+    line = poll(lambda: [l for l in d.output()[len(before):].splitlines()
+                         if "req=%s " % rid in l and " http: " in l], timeout=5)
+    assert line, d.output()
+    return line[0].split(" addr=", 1)[1]
+
+
+@pytest.mark.parametrize("trusted,header,expect", [
+    (None, "198.51.100.7", "127.0.0.1"),                     # no proxy trusted: ignored
+    ("127.0.0.1", "198.51.100.7", "198.51.100.7 via=127.0.0.1"),
+    ("127.0.0.1", "203.0.113.9, 198.51.100.7", "198.51.100.7 via=127.0.0.1"),
+    ("127.0.0.1", "198.51.100.7, 127.0.0.1", "198.51.100.7 via=127.0.0.1"),
+    ("127.0.0.1", "not-an-address", "127.0.0.1"),             # malformed: the peer
+    ("127.0.0.1", "198.51.100.7, evil", "127.0.0.1"),
+    ("10.9.8.7", "198.51.100.7", "127.0.0.1"),                # peer is not the proxy
+])
+def test_forwarded_for_believed_only_from_trusted_proxies(config, serve, trusted, header, expect):
+    config.set("server", trusted_proxies=trusted)
+    d = serve(config.write())
+    assert logged_addr(d, header) == expect
