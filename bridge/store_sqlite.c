@@ -28,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
@@ -37,6 +38,32 @@ static const char *const migrations[] = {
 	"CREATE TABLE schema_history (version INTEGER PRIMARY KEY,"
 	"  applied_at INTEGER NOT NULL) STRICT;"
 	"INSERT INTO meta (key, value) VALUES ('created_at', CAST(unixepoch() AS TEXT));",
+	/* 2: OAuth state (store_sqlite_oauth.c).  Secrets are stored as SHA-256 only. */
+	"CREATE TABLE sessions (id_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL,"
+	"  username TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX sessions_user ON sessions (user_id);"
+	"CREATE TABLE preauth (id_hash BLOB PRIMARY KEY, request TEXT NOT NULL,"
+	"  expires_at INTEGER NOT NULL) STRICT;"
+	"CREATE TABLE consents (user_id TEXT NOT NULL, client_id TEXT NOT NULL,"
+	"  scope TEXT NOT NULL, granted_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, client_id)) STRICT;"
+	"CREATE TABLE codes (code_hash BLOB PRIMARY KEY, client_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL, username TEXT NOT NULL, scope TEXT NOT NULL,"
+	"  redirect_uri TEXT NOT NULL, code_challenge TEXT, created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, family_id TEXT) STRICT;"
+	"CREATE TABLE refresh_families (family_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,"
+	"  user_id TEXT NOT NULL, username TEXT NOT NULL, scope TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER) STRICT;"
+	"CREATE INDEX refresh_families_user ON refresh_families (user_id);"
+	"CREATE TABLE refresh_tokens (token_hash BLOB PRIMARY KEY,"
+	"  family_id TEXT NOT NULL REFERENCES refresh_families (family_id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	"  used INTEGER NOT NULL DEFAULT 0) STRICT;"
+	"CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);"
+	"CREATE TABLE access_tokens (jti TEXT PRIMARY KEY,"
+	"  family_id TEXT NOT NULL REFERENCES refresh_families (family_id) ON DELETE CASCADE,"
+	"  expires_at INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX access_tokens_family ON access_tokens (family_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -128,6 +155,14 @@ tconn(struct store *st, char **err_r)
 	}
 	pthread_setspecific(st->conn_key, tc);
 	return tc;
+}
+
+sqlite3 *
+store_sqlite_db(struct store *st, char **err_r)
+{
+	struct tconn *tc = tconn(st, err_r);
+
+	return tc != NULL ? tc->db : NULL;
 }
 
 static int

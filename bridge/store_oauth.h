@@ -1,0 +1,149 @@
+/*
+ * store_oauth.h — the OAuth state in the store: browser sessions, pre-auth
+ * requests, consents, authorization codes, refresh-token families and the
+ * access tokens each family issued.
+ *
+ * Every secret (session id, code, refresh token) is stored only as its
+ * SHA-256 (STORE_HASH_LEN bytes); callers hash before they ask.  Codes and
+ * refresh tokens are claimed by one conditional UPDATE whose change count
+ * must be 1, so of two concurrent redemptions exactly one wins.  Writes
+ * that hand a secret to a client are committed (synchronous=FULL) before
+ * the function returns, i.e. before the response can leave.
+ *
+ * Times are Unix seconds, passed in by the caller (tests control the clock).
+ */
+#ifndef IDBRIDGE_STORE_OAUTH_H
+#define IDBRIDGE_STORE_OAUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "bridge.h"
+
+struct store;
+
+#define STORE_HASH_LEN 32
+/* How long a used code is remembered after it expired, to recognise its replay. */
+#define STORE_CODE_REPLAY_WINDOW_S 86400
+
+enum store_result {
+	STORE_OK,
+	STORE_NOT_FOUND,   /* no such row (or wrong client) */
+	STORE_EXPIRED,
+	STORE_REPLAY,      /* already used: the caller revokes the family */
+	STORE_REVOKED,     /* its family was revoked */
+	STORE_ERROR,       /* the store failed: "try again", never "invalid" */
+};
+
+const char *store_result_name(enum store_result r);
+
+/* What a code or a refresh family grants.  Strings are owned; store_grant_free(). */
+struct store_grant {
+	char *client_id;
+	char *user_id;          /* immutable directory id (entryUUID, objectGUID, uid number) */
+	char *username;
+	char *scope;            /* space-separated, granted */
+	char *redirect_uri;     /* codes: bound at /authorize */
+	char *code_challenge;   /* codes: S256 challenge, or NULL */
+	char *family_id;        /* codes: the family it issued (after exchange); refresh: its family */
+	int64_t created_at;
+	int64_t expires_at;     /* code/token expiry; for a family, refresh_max_ttl's end */
+};
+
+void store_grant_free(struct store_grant *g);
+
+/* ---- browser sessions and pre-auth requests ---------------------------- */
+
+struct store_session {
+	char *user_id;
+	char *username;
+	int64_t created_at;
+	int64_t expires_at;
+};
+
+void store_session_free(struct store_session *s);
+
+enum store_result store_session_create(struct store *st, const unsigned char *hash,
+    const char *user_id, const char *username, int64_t now, int64_t expires_at) IDB_WUR;
+/* OK with *s_r filled, NOT_FOUND, EXPIRED (and deleted). */
+enum store_result store_session_get(struct store *st, const unsigned char *hash,
+    int64_t now, struct store_session *s_r) IDB_WUR;
+enum store_result store_session_delete(struct store *st, const unsigned char *hash) IDB_WUR;
+/* End every session of a user (user revoke, later). */
+enum store_result store_session_delete_user(struct store *st, const char *user_id) IDB_WUR;
+
+/* A validated /authorize request (JSON text), kept until sign-in. */
+enum store_result store_preauth_put(struct store *st, const unsigned char *hash,
+    const char *request_json, int64_t expires_at) IDB_WUR;
+enum store_result store_preauth_get(struct store *st, const unsigned char *hash,
+    int64_t now, char **request_json_r) IDB_WUR;
+enum store_result store_preauth_delete(struct store *st, const unsigned char *hash) IDB_WUR;
+
+/* ---- consents ----------------------------------------------------------- */
+
+/* The scopes user_id last allowed client_id (NOT_FOUND when never). */
+enum store_result store_consent_get(struct store *st, const char *user_id,
+    const char *client_id, char **scope_r) IDB_WUR;
+enum store_result store_consent_put(struct store *st, const char *user_id,
+    const char *client_id, const char *scope, int64_t now) IDB_WUR;
+
+/* ---- authorization codes ------------------------------------------------ */
+
+/* g's client_id, user_id, username, scope, redirect_uri, code_challenge, expires_at. */
+enum store_result store_code_put(struct store *st, const unsigned char *hash,
+    const struct store_grant *g, int64_t now) IDB_WUR;
+/*
+ * Claim a code for client_id: OK (first use, unexpired; *g_r filled),
+ * NOT_FOUND (unknown, or another client's), EXPIRED, or REPLAY (used
+ * before; *g_r filled, family_id set when it issued tokens, so the caller
+ * can revoke them).
+ */
+enum store_result store_code_claim(struct store *st, const unsigned char *hash,
+    const char *client_id, int64_t now, struct store_grant *g_r) IDB_WUR;
+/* Record the family a claimed code issued. */
+enum store_result store_code_set_family(struct store *st, const unsigned char *hash,
+    const char *family_id) IDB_WUR;
+
+/* ---- refresh-token families --------------------------------------------- */
+
+/*
+ * Start a family for g (client_id, user_id, username, scope; expires_at =
+ * the family's end) with its first refresh token, in one transaction.
+ */
+enum store_result store_family_create(struct store *st, const char *family_id,
+    const struct store_grant *g, const unsigned char *token_hash,
+    int64_t token_expires_at, int64_t now) IDB_WUR;
+/*
+ * Look a refresh token up without using it: OK (*g_r = its family's grant,
+ * family_id set, expires_at = the token's), NOT_FOUND (unknown or another
+ * client's), EXPIRED (token or family), REVOKED, REPLAY (rotated before:
+ * the caller revokes the family).
+ */
+enum store_result store_refresh_peek(struct store *st, const unsigned char *hash,
+    const char *client_id, int64_t now, struct store_grant *g_r) IDB_WUR;
+/*
+ * Rotate: mark old used (only if still unused) and add new, in one
+ * transaction; narrows the family's scope to scope (a refresh never
+ * widens it).  REPLAY when old was used meanwhile (a concurrent
+ * redemption won).
+ */
+enum store_result store_refresh_rotate(struct store *st, const unsigned char *old_hash,
+    const unsigned char *new_hash, const char *family_id, const char *scope,
+    int64_t new_expires_at, int64_t now) IDB_WUR;
+/* Revoke a family: its refresh tokens and the access tokens it issued. */
+enum store_result store_family_revoke(struct store *st, const char *family_id,
+    int64_t now) IDB_WUR;
+
+/* ---- access tokens ------------------------------------------------------ */
+
+/* Remember which family issued an access token (jti), for revocation. */
+enum store_result store_access_put(struct store *st, const char *jti,
+    const char *family_id, int64_t expires_at) IDB_WUR;
+/* OK (active), REVOKED (its family was revoked), NOT_FOUND (never issued here). */
+enum store_result store_access_check(struct store *st, const char *jti) IDB_WUR;
+
+/* ---- housekeeping --------------------------------------------------------- */
+
+/* Delete what expired before now (sessions, pre-auth, codes, tokens, ended families). */
+enum store_result store_oauth_purge(struct store *st, int64_t now) IDB_WUR;
+
+#endif

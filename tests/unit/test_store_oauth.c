@@ -1,0 +1,374 @@
+/*
+ * test_store_oauth.c — the OAuth tables on a real SQLite file: single-use
+ * codes, replay detection, refresh rotation and reuse, family revocation,
+ * sessions and purging.  Two threads race for one code and one refresh
+ * token: exactly one may win.
+ */
+#include "autoconfig.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "store.h"
+#include "store_oauth.h"
+
+#define NOW 1800000000
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct store *st;
+};
+
+static void
+hash_of(unsigned char *h, int n)
+{
+	memset(h, 0, STORE_HASH_LEN);
+	h[0] = (unsigned char)n;
+	h[1] = (unsigned char)(n >> 8);
+	h[31] = 0xa5;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct config_store cs = { 0 };
+	char *err = NULL;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
+	cs.driver = STORE_SQLITE;
+	cs.path = f->path;
+	f->st = store_open(&cs, &err);
+	if (f->st == NULL)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char wal[128], shm[128];
+
+	store_close(f->st);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	snprintf(shm, sizeof(shm), "%s-shm", f->path);
+	unlink(f->path);
+	unlink(wal);
+	unlink(shm);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store_grant
+grant(const char *client, int64_t expires_at)
+{
+	struct store_grant g = {
+		.client_id = (char *)(uintptr_t)client, .user_id = (char *)"uuid-alice",
+		.username = (char *)"alice", .scope = (char *)"read write",
+		.redirect_uri = (char *)"https://chat.openai.com/aip/plugin-1/oauth/callback",
+		.code_challenge = NULL, .expires_at = expires_at,
+	};
+
+	return g;
+}
+
+static void
+test_code_single_use_and_replay(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60), out;
+
+	hash_of(h, 1);
+	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
+	/* Another client cannot even see it. */
+	assert_int_equal(store_code_claim(f->st, h, "other", NOW, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 1, &out), STORE_OK);
+	assert_string_equal(out.scope, "read write");
+	assert_string_equal(out.redirect_uri, in.redirect_uri);
+	assert_null(out.code_challenge);
+	assert_null(out.family_id);
+	store_grant_free(&out);
+	assert_int_equal(store_code_set_family(f->st, h, "fam-1"), STORE_OK);
+	/* The second use is a replay and names the family to revoke. */
+	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 2, &out), STORE_REPLAY);
+	assert_string_equal(out.family_id, "fam-1");
+	store_grant_free(&out);
+}
+
+static void
+test_code_expiry(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60), out;
+
+	hash_of(h, 2);
+	in.code_challenge = (char *)"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 60, &out), STORE_EXPIRED);
+	/* Expired and unused: still not claimable later. */
+	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 61, &out), STORE_EXPIRED);
+	hash_of(h, 3);
+	assert_int_equal(store_code_claim(f->st, h, "jira", NOW, &out), STORE_NOT_FOUND);
+}
+
+static void
+start_family(struct fixture *f, const char *fam, int token)
+{
+	unsigned char h[STORE_HASH_LEN];
+	struct store_grant g = grant("jira", NOW + 1000);
+
+	hash_of(h, token);
+	assert_int_equal(store_family_create(f->st, fam, &g, h, NOW + 100, NOW), STORE_OK);
+}
+
+static void
+test_refresh_rotation_and_reuse(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char t1[STORE_HASH_LEN], t2[STORE_HASH_LEN], t3[STORE_HASH_LEN];
+	struct store_grant g;
+
+	start_family(f, "fam-r", 10);
+	hash_of(t1, 10);
+	hash_of(t2, 11);
+	hash_of(t3, 12);
+	assert_int_equal(store_refresh_peek(f->st, t1, "other", NOW, &g), STORE_NOT_FOUND);
+	assert_int_equal(store_refresh_peek(f->st, t1, "jira", NOW, &g), STORE_OK);
+	assert_string_equal(g.family_id, "fam-r");
+	assert_string_equal(g.scope, "read write");
+	assert_int_equal(g.expires_at, NOW + 100);
+	store_grant_free(&g);
+	/* Rotation may narrow the grant, and the new token carries it. */
+	assert_int_equal(store_refresh_rotate(f->st, t1, t2, "fam-r", "read", NOW + 200, NOW + 1),
+	    STORE_OK);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 2, &g), STORE_OK);
+	assert_string_equal(g.scope, "read");
+	/* The family's end caps the token's. */
+	assert_int_equal(g.expires_at, NOW + 200);
+	store_grant_free(&g);
+	/* The old token again: a replay (the caller then revokes the family). */
+	assert_int_equal(store_refresh_peek(f->st, t1, "jira", NOW + 3, &g), STORE_REPLAY);
+	store_grant_free(&g);
+	assert_int_equal(store_refresh_rotate(f->st, t1, t3, "fam-r", "read", NOW + 200, NOW + 3),
+	    STORE_REPLAY);
+	assert_int_equal(store_family_revoke(f->st, "fam-r", NOW + 4), STORE_OK);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 5, &g), STORE_REVOKED);
+	store_grant_free(&g);
+	/* t3 was never added: the failed rotation left nothing behind. */
+	assert_int_equal(store_refresh_peek(f->st, t3, "jira", NOW + 5, &g), STORE_NOT_FOUND);
+}
+
+static void
+test_refresh_expiry_and_family_end(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char t[STORE_HASH_LEN], t2[STORE_HASH_LEN];
+	struct store_grant g;
+
+	start_family(f, "fam-e", 20);
+	hash_of(t, 20);
+	hash_of(t2, 21);
+	assert_int_equal(store_refresh_peek(f->st, t, "jira", NOW + 100, &g), STORE_EXPIRED);
+	store_grant_free(&g);
+	/* A token that outlives its family ends with the family. */
+	assert_int_equal(store_refresh_rotate(f->st, t, t2, "fam-e", "read", NOW + 5000, NOW + 1),
+	    STORE_OK);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 999, &g), STORE_OK);
+	assert_int_equal(g.expires_at, NOW + 1000);
+	store_grant_free(&g);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 1000, &g), STORE_EXPIRED);
+	store_grant_free(&g);
+}
+
+static void
+test_access_tokens_follow_family(void **state)
+{
+	struct fixture *f = *state;
+
+	start_family(f, "fam-a", 30);
+	assert_int_equal(store_access_put(f->st, "jti-1", "fam-a", NOW + 900), STORE_OK);
+	assert_int_equal(store_access_check(f->st, "jti-1"), STORE_OK);
+	assert_int_equal(store_access_check(f->st, "jti-unknown"), STORE_NOT_FOUND);
+	assert_int_equal(store_family_revoke(f->st, "fam-a", NOW), STORE_OK);
+	assert_int_equal(store_access_check(f->st, "jti-1"), STORE_REVOKED);
+}
+
+static void
+test_sessions_preauth_consent(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char s[STORE_HASH_LEN], p[STORE_HASH_LEN];
+	struct store_session sess;
+	char *json = NULL, *scope = NULL;
+
+	hash_of(s, 40);
+	hash_of(p, 41);
+	assert_int_equal(store_session_create(f->st, s, "uuid-bob", "bob", NOW, NOW + 10), STORE_OK);
+	assert_int_equal(store_session_get(f->st, s, NOW + 9, &sess), STORE_OK);
+	assert_string_equal(sess.username, "bob");
+	store_session_free(&sess);
+	assert_int_equal(store_session_get(f->st, s, NOW + 10, &sess), STORE_EXPIRED);
+	/* An expired session is gone for good. */
+	assert_int_equal(store_session_get(f->st, s, NOW, &sess), STORE_NOT_FOUND);
+	assert_int_equal(store_session_create(f->st, s, "uuid-bob", "bob", NOW, NOW + 10), STORE_OK);
+	assert_int_equal(store_session_delete_user(f->st, "uuid-bob"), STORE_OK);
+	assert_int_equal(store_session_get(f->st, s, NOW, &sess), STORE_NOT_FOUND);
+
+	assert_int_equal(store_preauth_put(f->st, p, "{\"client_id\":\"jira\"}", NOW + 5), STORE_OK);
+	assert_int_equal(store_preauth_get(f->st, p, NOW, &json), STORE_OK);
+	assert_string_equal(json, "{\"client_id\":\"jira\"}");
+	free(json);
+	assert_int_equal(store_preauth_get(f->st, p, NOW + 5, &json), STORE_EXPIRED);
+	assert_int_equal(store_preauth_delete(f->st, p), STORE_OK);
+	assert_int_equal(store_preauth_get(f->st, p, NOW, &json), STORE_NOT_FOUND);
+
+	assert_int_equal(store_consent_get(f->st, "uuid-bob", "jira", &scope), STORE_NOT_FOUND);
+	assert_int_equal(store_consent_put(f->st, "uuid-bob", "jira", "read", NOW), STORE_OK);
+	assert_int_equal(store_consent_put(f->st, "uuid-bob", "jira", "read write", NOW), STORE_OK);
+	assert_int_equal(store_consent_get(f->st, "uuid-bob", "jira", &scope), STORE_OK);
+	assert_string_equal(scope, "read write");
+	free(scope);
+}
+
+static void
+test_purge(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char used[STORE_HASH_LEN], unused[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60), out;
+
+	hash_of(used, 50);
+	hash_of(unused, 51);
+	assert_int_equal(store_code_put(f->st, used, &in, NOW), STORE_OK);
+	assert_int_equal(store_code_put(f->st, unused, &in, NOW), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_OK);
+	store_grant_free(&out);
+	start_family(f, "fam-p", 52);
+	assert_int_equal(store_oauth_purge(f->st, NOW + 2000), STORE_OK);
+	/* The unused expired code is gone; the used one is kept to spot its replay. */
+	assert_int_equal(store_code_claim(f->st, unused, "jira", NOW, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_REPLAY);
+	store_grant_free(&out);
+	assert_int_equal(store_refresh_peek(f->st, (hash_of(used, 52), used), "jira", NOW, &out),
+	    STORE_NOT_FOUND);
+	assert_int_equal(store_oauth_purge(f->st, NOW + 60 + STORE_CODE_REPLAY_WINDOW_S), STORE_OK);
+	hash_of(used, 50);
+	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_NOT_FOUND);
+}
+
+/* ---- races: two threads, each with its own connection ------------------- */
+
+struct race {
+	struct store *st;
+	const unsigned char *hash;
+	int winner_count;
+	int ok[2];
+	pthread_barrier_t go;
+};
+
+static void *
+claim_code_thread(void *p)
+{
+	struct race *r = p;
+	struct store_grant g;
+	enum store_result res;
+	int me = __atomic_fetch_add(&r->winner_count, 1, __ATOMIC_SEQ_CST);
+
+	pthread_barrier_wait(&r->go);
+	res = store_code_claim(r->st, r->hash, "jira", NOW, &g);
+	store_grant_free(&g);
+	r->ok[me] = res == STORE_OK;
+	return NULL;
+}
+
+static void *
+rotate_thread(void *p)
+{
+	struct race *r = p;
+	unsigned char fresh[STORE_HASH_LEN];
+	int me = __atomic_fetch_add(&r->winner_count, 1, __ATOMIC_SEQ_CST);
+
+	hash_of(fresh, 100 + me);
+	pthread_barrier_wait(&r->go);
+	r->ok[me] = store_refresh_rotate(r->st, r->hash, fresh, "fam-race", "read",
+	    NOW + 50, NOW) == STORE_OK;
+	return NULL;
+}
+
+static void
+race(struct store *st, const unsigned char *hash, void *(*fn)(void *))
+{
+	for (int round = 0; round < 20; round++) {
+		struct race r = { .st = st, .hash = hash };
+		pthread_t t[2];
+
+		pthread_barrier_init(&r.go, NULL, 2);
+		pthread_create(&t[0], NULL, fn, &r);
+		pthread_create(&t[1], NULL, fn, &r);
+		pthread_join(t[0], NULL);
+		pthread_join(t[1], NULL);
+		pthread_barrier_destroy(&r.go);
+		/* Exactly one redemption wins, the first round; none after. */
+		assert_int_equal(r.ok[0] + r.ok[1], round == 0 ? 1 : 0);
+	}
+}
+
+static void
+test_concurrent_code_claims_one_wins(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60);
+
+	hash_of(h, 60);
+	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
+	race(f->st, h, claim_code_thread);
+}
+
+static void
+test_concurrent_rotations_one_wins(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN];
+
+	start_family(f, "fam-race", 70);
+	hash_of(h, 70);
+	race(f->st, h, rotate_thread);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_code_single_use_and_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_code_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_expiry_and_family_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_tokens_follow_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_preauth_consent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_code_claims_one_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_rotations_one_wins, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("store_oauth", tests, NULL, NULL);
+}
