@@ -48,6 +48,15 @@
 #define IDB_AUTH_PER_ADDR_INFLIGHT 8  /* one client address's queued jobs */
 #define IDB_DEFAULT_AUTH_WORKERS 8
 
+/* Login throttling (ratelimit.c). */
+#define IDB_THROTTLE_ENTRIES 16384      /* LRU of counters, users and addresses together */
+#define IDB_THROTTLE_WINDOW_S 900       /* a count decays this long after its last failure */
+#define IDB_THROTTLE_FREE_USER 3        /* failures before a user name waits */
+#define IDB_THROTTLE_FREE_ADDR 10       /* an address may be a whole office behind NAT */
+#define IDB_THROTTLE_BASE_S 2           /* the first wait; each failure doubles it */
+#define IDB_THROTTLE_MAX_S 300          /* the longest wait between attempts */
+#define IDB_THROTTLE_USER_CAP 5         /* then no directory bind until the window passes */
+
 /* Health. */
 #define IDB_HEALTH_CACHE_S 3          /* /healthz directory probe is cached this long */
 
