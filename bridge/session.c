@@ -16,27 +16,6 @@
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* base64url of exactly 32 bytes: 43 characters, no padding. */
-static void
-encode32(const unsigned char *in, char *out)
-{
-	size_t o = 0;
-	unsigned v;
-
-	for (size_t i = 0; i + 3 <= 30; i += 3) {
-		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[(v >> 18) & 63];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-		out[o++] = b64url[v & 63];
-	}
-	v = (unsigned)in[30] << 8 | in[31];
-	out[o++] = b64url[(v >> 10) & 63];
-	out[o++] = b64url[(v >> 4) & 63];
-	out[o++] = b64url[(v << 2) & 63];
-	out[o] = '\0';
-}
-
 static bool
 secure_issuer(const struct config *cfg)
 {
@@ -58,7 +37,7 @@ session_new_token(char *out, size_t size)
 
 	if (size < SESSION_TOKEN_LEN + 1 || random_bytes(raw, sizeof(raw)) != 0)
 		return -1;
-	encode32(raw, out);
+	(void)b64url_encode(raw, sizeof(raw), out, size);
 	explicit_bzero(raw, sizeof(raw));
 	return 0;
 }
@@ -147,7 +126,7 @@ session_csrf_for(const char *token, char *out, size_t size)
 			out[0] = '\0';
 		return;
 	}
-	encode32(digest, out);
+	(void)b64url_encode(digest, 32, out, size);
 }
 
 bool

@@ -154,6 +154,37 @@ hex_encode(const unsigned char *buf, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+size_t
+b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t need = n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1), o = 0, i;
+
+	if (out_size < need + 1)
+		return 0;
+	for (i = 0; i + 3 <= n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = alphabet[(v >> 18) & 63];
+		out[o++] = alphabet[(v >> 12) & 63];
+		out[o++] = alphabet[(v >> 6) & 63];
+		out[o++] = alphabet[v & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = alphabet[in[i] >> 2];
+		out[o++] = alphabet[(in[i] & 3) << 4];
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)in[i] << 8 | in[i + 1];
+
+		out[o++] = alphabet[(v >> 10) & 63];
+		out[o++] = alphabet[(v >> 4) & 63];
+		out[o++] = alphabet[(v << 2) & 63];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 uint64_t
 now_ms(void)
 {

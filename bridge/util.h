@@ -32,6 +32,12 @@ int random_bytes(void *buf, size_t n) IDB_WUR;
 /* Lower-case hex of buf into out (2n+1 bytes). */
 void hex_encode(const unsigned char *buf, size_t n, char *out);
 
+/*
+ * base64url (RFC 4648 §5) of n bytes, without padding, into out.  Returns
+ * the length written, or 0 when out (with its NUL) is too small.
+ */
+size_t b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t now_ms(void);
 
