@@ -43,6 +43,17 @@
 #define IDB_MAX_SECRET_FILE 4096      /* a *_file secret */
 #define IDB_MAX_LIST_ITEMS 64         /* values of one list key (uri, scopes …) */
 
+/* OAuth clients and plugins ([client NAME], [plugin NAME]). */
+#define IDB_MAX_CLIENTS 256           /* [client] sections */
+#define IDB_MAX_CLIENT_ID_LEN 64      /* the NAME of [client NAME]: the client_id */
+#define IDB_MAX_CLIENT_SECRETS 2      /* secret hashes per client: two while rotating */
+#define IDB_MAX_REDIRECT_URIS 16      /* redirect_uri values per client */
+#define IDB_MAX_REDIRECT_URI_LEN 1024 /* one redirect URI (config or request) */
+#define IDB_MAX_PLUGINS 256           /* [plugin] sections */
+#define IDB_MAX_PLUGIN_NAME_LEN 64    /* the NAME of [plugin NAME] */
+#define IDB_SHA256_LEN 32             /* a stored secret hash */
+#define IDB_MAX_REFRESH_TTL 31536000  /* [tokens] refresh_ttl, refresh_max_ttl: a year */
+
 /* Auth worker pool. */
 #define IDB_AUTH_QUEUE_LEN 256        /* queued sign-ins before 503 */
 #define IDB_AUTH_PER_ADDR_INFLIGHT 8  /* one client address's queued jobs */
@@ -59,6 +70,22 @@
 
 /* Health. */
 #define IDB_HEALTH_CACHE_S 3          /* /healthz directory probe is cached this long */
+
+/* HTML templates (template.c). */
+#define IDB_MAX_TEMPLATE_FILE 65536   /* one page or style.css; bigger → load error */
+#define IDB_MAX_TEMPLATE_OUTPUT 262144 /* one rendered page; bigger → render error */
+#define IDB_MAX_TEMPLATE_DEPTH 8      /* nested {{#…}} sections */
+#define IDB_MAX_TEMPLATE_VARS 16      /* variables one page may have */
+
+/* JWT access tokens and their signing keys (token.c, keys.c). */
+#define IDB_MAX_JWT_LEN 8192          /* a whole compact JWT; longer → refused */
+#define IDB_MAX_JWT_HEADER_LEN 1024   /* its header segment, base64url */
+#define IDB_JWT_CLOCK_SKEW_S 60       /* tolerance for exp, nbf and iat */
+#define IDB_JWKS_MAX_AGE_S 300        /* JWKS Cache-Control max-age; a new key signs only after it */
+#define IDB_KEYS_RECHECK_MS 1000      /* the key set is re-read from the store at most this often */
+#define IDB_MAX_SIGNING_KEYS 16       /* keys published at once (rotations pending + lingering) */
+#define IDB_MAX_KEY_PEM_LEN 8192      /* one stored private key (RSA-2048 PKCS#8 ≈ 1.7 KB) */
+#define IDB_DEFAULT_ACCESS_TTL 900    /* access token lifetime when none is given */
 
 /* Log lines never carry more than this many bytes of an untrusted string. */
 #define IDB_LOG_STR_MAX 100

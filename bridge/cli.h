@@ -6,6 +6,8 @@
 #ifndef IDBRIDGE_CLI_H
 #define IDBRIDGE_CLI_H
 
+#include "token.h"
+
 #define EXIT_USAGE 2
 
 #ifndef IDB_SYSCONFDIR
@@ -19,6 +21,11 @@ int cmd_serve(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
 int cmd_login_test(int argc, char **argv);
 int cmd_secret(int argc, char **argv);
+int cmd_signing_key(int argc, char **argv);
+
+/* [tokens] signing_alg and access_ttl as the key code takes them (cli_keys.c). */
+enum jwt_alg cli_signing_alg(const struct config *cfg);
+unsigned cli_access_ttl(const struct config *cfg);
 
 /* Load path and print warnings and errors ("FILE:LINE: message") to stderr. */
 struct config *cli_load_config(const char *path);

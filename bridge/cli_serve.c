@@ -24,10 +24,12 @@
 #include "cli.h"
 #include "config.h"
 #include "http.h"
+#include "keys.h"
 #include "log.h"
 #include "privdrop.h"
 #include "server.h"
 #include "store.h"
+#include "template.h"
 
 static const char serve_usage[] =
     "usage: idbridge serve [-c FILE] [--port-file PATH] [--debug]\n"
@@ -86,8 +88,22 @@ block_signals(sigset_t *set)
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
+/* SIGHUP: a new template set, or the old one kept with the reason logged. */
 static void
-wait_for_stop(const sigset_t *set)
+reload_templates(const char *dir)
+{
+	char *err = NULL;
+
+	if (tpl_reload(dir, &err) == 0)
+		log_info("SIGHUP: templates reloaded from %s", dir);
+	else
+		log_err("SIGHUP: templates not reloaded, the old ones stay: %s",
+		    err != NULL ? err : "?");
+	free(err);
+}
+
+static void
+wait_for_stop(const sigset_t *set, const char *templates)
 {
 	for (;;) {
 		int sig = 0;
@@ -95,8 +111,7 @@ wait_for_stop(const sigset_t *set)
 		if (sigwait(set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			/* Templates and caches arrive with the OAuth issue; nothing to reload yet. */
-			log_info("SIGHUP: nothing to reload in this version");
+			reload_templates(templates);
 			continue;
 		}
 		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -126,6 +141,15 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("store: %s", err != NULL ? err : "cannot open");
 		goto out;
 	}
+	if (keys_load_or_create(srv.store, cli_signing_alg(cfg), cli_access_ttl(cfg), &srv.keys,
+	    &err) != 0) {
+		log_err("signing keys: %s", err != NULL ? err : "cannot load");
+		goto out;
+	}
+	if (tpl_reload(cfg->server.templates, &err) != 0) {
+		log_err("templates: %s", err != NULL ? err : "cannot load");
+		goto out;
+	}
 	if ((srv.backend = srv.backend_ops->init(cfg, &err)) == NULL) {
 		log_err("backend %s: %s", srv.backend_ops->name, err != NULL ? err : "cannot start");
 		goto out;
@@ -146,7 +170,7 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 	    store_schema_version(srv.store), srv.backend_ops->name);
 	if (o->port_file != NULL && write_port_file(o->port_file, port) != 0)
 		log_warn("cannot write the port file %s: %s", o->port_file, strerror(errno));
-	wait_for_stop(set);
+	wait_for_stop(set, cfg->server.templates);
 	/* Suspended requests are answered when the auth pool closes, before MHD stops. */
 	http_stop(d, close_authpool, srv.authpool);
 	d = NULL;
@@ -159,7 +183,9 @@ out:
 	authpool_free(srv.authpool);
 	if (srv.backend != NULL)
 		srv.backend_ops->free(srv.backend);
+	keys_free(srv.keys);
 	store_close(srv.store);
+	tpl_shutdown();
 	health_cache_destroy(&srv.health);
 	free(err);
 	return status;

@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "backend.h"
+#include "clients.h"
 #include "ldap_filter.h"
 #include "log.h"
 #include "util.h"
@@ -61,7 +62,9 @@ enum section {
 	SEC_LDAP,
 	SEC_PAM,
 	SEC_SCOPES,
-	SEC_LATER,	/* in DESIGN.md but not built yet: every key is refused */
+	SEC_TOKENS,
+	SEC_CLIENT,	/* [client NAME] */
+	SEC_PLUGIN,	/* [plugin NAME] */
 	SEC_UNKNOWN,	/* already reported; its keys are skipped */
 	SEC_COUNT
 };
@@ -77,9 +80,21 @@ static const struct {
 	{ "ldap", SEC_LDAP, false },
 	{ "pam", SEC_PAM, false },
 	{ "scopes", SEC_SCOPES, false },
-	{ "tokens", SEC_LATER, false },
-	{ "client", SEC_LATER, true },
-	{ "plugin", SEC_LATER, true },
+	{ "tokens", SEC_TOKENS, false },
+	{ "client", SEC_CLIENT, true },
+	{ "plugin", SEC_PLUGIN, true },
+};
+
+/*
+ * One [client NAME] or [plugin NAME].  Sections of the same kind and name
+ * are one instance, as repeated [server] sections are one section.
+ */
+struct instance {
+	enum section sec;
+	char *name;
+	char *label;		/* "client jira", for messages */
+	unsigned line;		/* its first header */
+	size_t index;		/* in cfg->clients or cfg->plugins */
 };
 
 /* One "key = value" of the file, continuation lines already joined. */
@@ -89,6 +104,7 @@ struct entry {
 	char *value;
 	size_t value_len;
 	unsigned line;
+	int inst;		/* index in loader.insts, or -1 */
 	bool bad;		/* already reported (e.g. too long): not applied */
 };
 
@@ -112,11 +128,16 @@ struct loader {
 	const char *raw;	/* the line, without BOM and newline */
 	bool indented;
 	enum section sec;
-	char section_label[64];	/* for messages: "ldap", "client jira" */
+	int cur_inst;		/* the [client/plugin NAME] of sec, or -1 */
+	char section_label[128]; /* for messages: "ldap", "client jira" */
 	bool have_prev_key;	/* mirrors inih's prev_name */
 	bool skip_continuation;	/* the previous key was refused */
 
 	unsigned header_line[SEC_COUNT]; /* first [section] line of each */
+	struct instance *insts;
+	size_t n_insts;
+	size_t n_named[SEC_COUNT];	/* instances of each kind */
+	void *target;		/* what key_def.off is relative to */
 	struct entry *entries;
 	size_t n_entries;
 
@@ -133,7 +154,7 @@ typedef void key_apply_fn(struct loader *, const struct entry *,
 struct key_def {
 	const char *name;
 	key_apply_fn *apply;
-	size_t off;		/* the field in struct config */
+	size_t off;		/* the field in ld->target (config, client, plugin) */
 	unsigned min, max;	/* apply_uint */
 	bool repeat;		/* may be given several times (lists) */
 	bool allow_empty;
@@ -218,6 +239,15 @@ section_name(enum section sec)
 	return "?";
 }
 
+/* "ldap", or "client jira" for an entry of a named section. */
+static const char *
+entry_section(const struct loader *ld, const struct entry *e)
+{
+	if (e->inst >= 0)
+		return ld->insts[e->inst].label;
+	return section_name(e->sec);
+}
+
 /* "FILE:LINE: [section] key: message" */
 static void
 key_error(struct loader *ld, const struct entry *e, const char *fmt, ...)
@@ -233,7 +263,7 @@ key_error(struct loader *ld, const struct entry *e, const char *fmt, ...)
 		ld->oom = true;
 		return;
 	}
-	cfg_error(ld, e->line, "[%s] %s: %s", section_name(e->sec), e->key, body);
+	cfg_error(ld, e->line, "[%s] %s: %s", entry_section(ld, e), e->key, body);
 	free(body);
 }
 
@@ -273,6 +303,93 @@ rtrim_len(const char *s, size_t len)
 	return len;
 }
 
+/* Is s[0..len) a plugin name: it appears in URLs (/plugins/NAME/…). */
+static bool
+plugin_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > IDB_MAX_PLUGIN_NAME_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || strchr("._-", s[i]) != NULL))
+			return false;
+	return true;
+}
+
+/* Check the NAME of [client NAME] / [plugin NAME]; false: skip its keys. */
+static bool
+named_name_ok(struct loader *ld, const char *kind, const char *name, size_t len)
+{
+	char sb[LOG_SAFE_BUF];
+	bool client = strcmp(kind, "client") == 0;
+
+	if (len == 0) {
+		cfg_error(ld, ld->lineno, "[%s] needs a name: [%s NAME]", kind, kind);
+		return false;
+	}
+	if (client ? client_id_valid(name, len) : plugin_name_valid(name, len))
+		return true;
+	if (client)
+		cfg_error(ld, ld->lineno, "[%s]: the client_id must be 1 to %d "
+		    "printable ASCII characters without space, '\"', '\\' or ':'",
+		    SAFE(sb, ld->section_label), IDB_MAX_CLIENT_ID_LEN);
+	else
+		cfg_error(ld, ld->lineno, "[%s]: a plugin name is 1 to %d letters, "
+		    "digits, '.', '_' or '-'", SAFE(sb, ld->section_label),
+		    IDB_MAX_PLUGIN_NAME_LEN);
+	return false;
+}
+
+/*
+ * The argument of a named section header: find or add its instance and
+ * make it current.  False when the name is refused (already reported).
+ */
+static bool
+named_section(struct loader *ld, const char *arg, size_t len)
+{
+	const char *kind = section_name(ld->sec);
+	unsigned max = ld->sec == SEC_CLIENT ? IDB_MAX_CLIENTS : IDB_MAX_PLUGINS;
+	struct instance *grown, *in;
+
+	while (len > 0 && strchr(INI_SPACE, *arg) != NULL) {
+		arg++;
+		len--;
+	}
+	if (!named_name_ok(ld, kind, arg, len))
+		return false;
+	for (size_t i = 0; i < ld->n_insts; i++) {
+		in = &ld->insts[i];
+		if (in->sec == ld->sec && strlen(in->name) == len &&
+		    memcmp(in->name, arg, len) == 0) {
+			ld->cur_inst = (int)i;
+			return true;
+		}
+	}
+	if (ld->n_named[ld->sec] >= max) {
+		cfg_error(ld, ld->lineno, "too many [%s] sections (max %u)", kind, max);
+		return false;
+	}
+	if ((grown = realloc(ld->insts, (ld->n_insts + 1) * sizeof(*grown))) == NULL)
+		goto oom;
+	ld->insts = grown;
+	in = &ld->insts[ld->n_insts];
+	memset(in, 0, sizeof(*in));
+	if ((in->name = strndup(arg, len)) == NULL)
+		goto oom;
+	if (asprintf(&in->label, "%s %s", kind, in->name) < 0) {
+		free(in->name);
+		goto oom;
+	}
+	in->sec = ld->sec;
+	in->line = ld->lineno;
+	in->index = ld->n_named[ld->sec]++;
+	ld->cur_inst = (int)ld->n_insts++;
+	return true;
+oom:
+	ld->oom = true;
+	return false;
+}
+
 static void
 section_header(struct loader *ld, const char *start)
 {
@@ -280,7 +397,9 @@ section_header(struct loader *ld, const char *start)
 	const char *name, *rest;
 	size_t name_len, word_len, arg;
 	char sb[LOG_SAFE_BUF];
+	bool named = false;
 
+	ld->cur_inst = -1;
 	if (*end != ']') {
 		/* inih keeps the previous section; skip keys until the next. */
 		cfg_error(ld, ld->lineno, "missing ']' after the section name");
@@ -312,11 +431,16 @@ section_header(struct loader *ld, const char *start)
 			continue;
 		if (section_names[i].named || arg == name_len)
 			ld->sec = section_names[i].sec;
+		named = section_names[i].named;
 		break;
 	}
 	if (ld->sec == SEC_UNKNOWN) {
 		cfg_error(ld, ld->lineno, "unknown section [%s]",
 		    SAFE(sb, ld->section_label));
+		return;
+	}
+	if (named && !named_section(ld, name + arg, name_len - arg)) {
+		ld->sec = SEC_UNKNOWN;
 		return;
 	}
 	if (ld->header_line[ld->sec] == 0)
@@ -417,6 +541,7 @@ new_entry(struct loader *ld, const char *key, const char *value, size_t value_le
 	e = &ld->entries[ld->n_entries];
 	memset(e, 0, sizeof(*e));
 	e->sec = ld->sec;
+	e->inst = ld->cur_inst;
 	e->line = ld->lineno;
 	e->value_len = value_len;
 	if ((e->key = strdup(key)) == NULL)
@@ -457,7 +582,7 @@ continuation(struct loader *ld, const char *value)
 	total = e->value_len + (e->value_len > 0 ? 1 : 0) + len;
 	if (total > IDB_MAX_CONFIG_VALUE) {
 		cfg_error(ld, ld->lineno, "[%s] %s: value too long (max %d bytes)",
-		    section_name(e->sec), e->key, IDB_MAX_CONFIG_VALUE);
+		    entry_section(ld, e), e->key, IDB_MAX_CONFIG_VALUE);
 		e->bad = true;
 		return;
 	}
@@ -515,7 +640,7 @@ config_handler(void *user, const char *section IDB_UNUSED, const char *name,
     const char *value)
 {
 	struct loader *ld = user;
-	char kb[LOG_SAFE_BUF], sb[LOG_SAFE_BUF];
+	char kb[LOG_SAFE_BUF];
 
 	if (ld->indented && ld->have_prev_key) {
 		continuation(ld, value);
@@ -530,10 +655,6 @@ config_handler(void *user, const char *section IDB_UNUSED, const char *name,
 		    SAFE(kb, name));
 		break;
 	case SEC_UNKNOWN:
-		break;
-	case SEC_LATER:
-		cfg_error(ld, ld->lineno, "[%s] %s: not supported yet",
-		    SAFE(sb, ld->section_label), SAFE(kb, name));
 		break;
 	case SEC_SCOPES:
 		scope_line(ld);
@@ -710,6 +831,109 @@ config_host_is_loopback(const char *host)
 	return false;
 }
 
+/* An absolute http(s) URL, split (pointers into the string). */
+struct url {
+	bool http;		/* http:// rather than https:// */
+	bool bracketed;		/* an IPv6 literal */
+	const char *host;	/* without brackets */
+	size_t host_len;
+	unsigned port;		/* 0: none given */
+};
+
+/*
+ * Split an absolute https:// or http:// URL: a host name or IP literal, an
+ * optional port, no user information, and nothing after the authority that
+ * would need percent-encoding.  Returns NULL or why not.
+ */
+static const char *
+url_parse(const char *v, struct url *u)
+{
+	const char *auth, *auth_end, *host_end, *p;
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a6;
+	unsigned short port;
+
+	memset(u, 0, sizeof(*u));
+	if (strncmp(v, "https://", 8) == 0)
+		auth = v + 8;
+	else if (strncmp(v, "http://", 7) == 0) {
+		auth = v + 7;
+		u->http = true;
+	} else
+		return "must start with https:// (http:// only for a loopback host)";
+	auth_end = auth + strcspn(auth, "/?#");
+	if (memchr(auth, '@', (size_t)(auth_end - auth)) != NULL)
+		return "must not contain user information ('@')";
+	if (*auth == '[') {
+		u->host = auth + 1;
+		u->bracketed = true;
+		host_end = memchr(u->host, ']', (size_t)(auth_end - u->host));
+		if (host_end == NULL)
+			return "has no ']' after the IPv6 address";
+		p = host_end + 1;
+	} else {
+		u->host = auth;
+		host_end = memchr(auth, ':', (size_t)(auth_end - auth));
+		if (host_end == NULL)
+			host_end = auth_end;
+		for (p = auth; p < host_end; p++)
+			if (!is_alpha(*p) && !is_digit(*p) && *p != '.' && *p != '-')
+				return "has an invalid host name";
+		p = host_end;
+	}
+	u->host_len = (size_t)(host_end - u->host);
+	if (u->host_len == 0)
+		return "has no host";
+	if (p < auth_end) {
+		if (*p != ':' || !parse_port(p + 1, (size_t)(auth_end - p - 1), 1,
+		    &port))
+			return "has an invalid port (1 to 65535)";
+		u->port = port;
+	}
+	for (p = auth_end; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("\"<>\\^`{|}", *p) != NULL)
+			return "has a character that must be percent-encoded";
+	if (u->bracketed) {
+		if (u->host_len >= sizeof(buf))
+			return "has an invalid IPv6 address";
+		memcpy(buf, u->host, u->host_len);
+		buf[u->host_len] = '\0';
+		if (inet_pton(AF_INET6, buf, &a6) != 1)
+			return "has an invalid IPv6 address";
+	}
+	return NULL;
+}
+
+static bool
+url_host_is_loopback(const struct url *u)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (u->host_len >= sizeof(buf))
+		return false;
+	memcpy(buf, u->host, u->host_len);
+	buf[u->host_len] = '\0';
+	return config_host_is_loopback(buf);
+}
+
+/*
+ * A URL that names a service (an audience, an API): https, or http only on
+ * loopback, where nothing crosses the network.  NULL or why not.
+ */
+static const char *
+service_url_problem(const char *v, struct url *u)
+{
+	const char *why;
+
+	if ((why = url_parse(v, u)) != NULL)
+		return why;
+	if (u->http && !url_host_is_loopback(u))
+		return "http:// is only allowed for a loopback host (127.0.0.1, "
+		    "[::1], localhost); use https://";
+	return NULL;
+}
+
 /*
  * The issuer is the origin of every URL the daemon prints, so it is held
  * to the RFC 8414 shape: https (http only on loopback), a host, an optional
@@ -719,51 +943,19 @@ config_host_is_loopback(const char *host)
 static const char *
 issuer_problem(const char *v, bool *http_r, char **host_r)
 {
-	const char *auth, *auth_end, *host, *host_end, *p;
+	const char *why;
+	struct url u;
 
 	*host_r = NULL;
-	if (strncmp(v, "https://", 8) == 0) {
-		auth = v + 8;
-		*http_r = false;
-	} else if (strncmp(v, "http://", 7) == 0) {
-		auth = v + 7;
-		*http_r = true;
-	} else
+	if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
 		return "must start with https:// (http:// only for a loopback host)";
 	if (strpbrk(v, "?#") != NULL)
 		return "must not have a query or fragment";
-	auth_end = auth + strcspn(auth, "/");
-	if (memchr(auth, '@', (size_t)(auth_end - auth)) != NULL)
-		return "must not contain user information ('@')";
-	if (*auth == '[') {
-		host = auth + 1;
-		host_end = memchr(host, ']', (size_t)(auth_end - host));
-		if (host_end == NULL)
-			return "has no ']' after the IPv6 address";
-		p = host_end + 1;
-	} else {
-		host = auth;
-		host_end = memchr(auth, ':', (size_t)(auth_end - auth));
-		if (host_end == NULL)
-			host_end = auth_end;
-		for (p = host; p < host_end; p++)
-			if (!is_alpha(*p) && !is_digit(*p) && *p != '.' && *p != '-')
-				return "has an invalid host name";
-		p = host_end;
-	}
-	if (host_end == host)
-		return "has no host";
-	if (p < auth_end && (*p != ':' ||
-	    !parse_port(p + 1, (size_t)(auth_end - p - 1), 1, NULL)))
-		return "has an invalid port (1 to 65535)";
-	for (p = auth_end; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    strchr("\"<>\\^`{|}", *p) != NULL)
-			return "has a character that must be percent-encoded";
-	if ((*host_r = strndup(host, (size_t)(host_end - host))) == NULL)
+	if ((why = url_parse(v, &u)) != NULL)
+		return why;
+	*http_r = u.http;
+	if ((*host_r = strndup(u.host, u.host_len)) == NULL)
 		return "out of memory";
-	if (*auth == '[' && !is_ip_address(*host_r))
-		return "has an invalid IPv6 address";
 	return NULL;
 }
 
@@ -771,7 +963,7 @@ issuer_problem(const char *v, bool *http_r, char **host_r)
  * Applying entries to struct config
  */
 
-#define FIELD(ld, def, type) ((type *)(void *)((char *)(ld)->cfg + (def)->off))
+#define FIELD(ld, def, type) ((type *)(void *)((char *)(ld)->target + (def)->off))
 
 static bool
 replace_string(struct loader *ld, char **field, const char *value)
@@ -1261,7 +1453,320 @@ apply_pam_service(struct loader *ld, const struct entry *e,
 		apply_string(ld, e, def);
 }
 
+/*
+ * [tokens]
+ */
+
+static void
+apply_signing_alg(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	enum signing_alg *alg = &ld->cfg->tokens.signing_alg;
+	char vb[LOG_SAFE_BUF];
+
+	/* JOSE algorithm names are case-sensitive (RFC 7518). */
+	if (strcmp(e->value, "RS256") == 0)
+		*alg = SIGNING_RS256;
+	else if (strcmp(e->value, "ES256") == 0)
+		*alg = SIGNING_ES256;
+	else if (strcmp(e->value, "EdDSA") == 0)
+		*alg = SIGNING_EDDSA;
+	else
+		key_error(ld, e, "'%s' is not RS256, ES256 or EdDSA", SAFE(vb, e->value));
+}
+
+static void
+apply_groups_claim(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	enum groups_claim *gc = &ld->cfg->tokens.groups_claim;
+	char vb[LOG_SAFE_BUF];
+
+	if (ascii_strcasecmp(e->value, "mapped") == 0)
+		*gc = GROUPS_CLAIM_MAPPED;
+	else if (ascii_strcasecmp(e->value, "none") == 0)
+		*gc = GROUPS_CLAIM_NONE;
+	else if (ascii_strcasecmp(e->value, "all") == 0)
+		*gc = GROUPS_CLAIM_ALL;
+	else
+		key_error(ld, e, "'%s' is not mapped, none or all", SAFE(vb, e->value));
+}
+
+/*
+ * [client NAME]
+ */
+
+#define CLIENT(ld) ((struct client_cfg *)(ld)->target)
+#define PLUGIN(ld) ((struct plugin_cfg *)(ld)->target)
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "sha256:<64 hex>" into out; false when it is not that. */
+static bool
+parse_secret_hash(const char *v, unsigned char out[IDB_SHA256_LEN])
+{
+	if (strncmp(v, "sha256:", 7) != 0 || strlen(v + 7) != 2 * IDB_SHA256_LEN)
+		return false;
+	v += 7;
+	for (size_t i = 0; i < IDB_SHA256_LEN; i++) {
+		int hi = hex_value(v[2 * i]), lo = hex_value(v[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/*
+ * One or two hashes (two while a secret is rotated), space-separated or on
+ * repeated lines.  The value is never echoed: an administrator who pasted
+ * the secret itself here must not find it in a log.
+ */
+static void
+apply_client_secret(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	struct client_cfg *c = CLIENT(ld);
+	struct strlist words = { NULL, 0 };
+	unsigned char hash[IDB_SHA256_LEN];
+
+	if (strlist_add_words(&words, e->value) != 0) {
+		if (errno == E2BIG)
+			key_error(ld, e, "at most %d secrets (two while rotating)",
+			    IDB_MAX_CLIENT_SECRETS);
+		else
+			ld->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < words.n; i++) {
+		if (!parse_secret_hash(words.items[i], hash)) {
+			key_error(ld, e, "expected sha256:<64 hex digits>, the second "
+			    "line of `idbridge secret` (never the secret itself)");
+			continue;
+		}
+		if (c->n_secrets >= IDB_MAX_CLIENT_SECRETS) {
+			key_error(ld, e, "at most %d secrets (two while rotating)",
+			    IDB_MAX_CLIENT_SECRETS);
+			break;
+		}
+		for (size_t j = 0; j < c->n_secrets; j++)
+			if (memcmp(c->secret_hash[j], hash, sizeof(hash)) == 0) {
+				key_error(ld, e, "the same secret is given twice");
+				goto out;
+			}
+		memcpy(c->secret_hash[c->n_secrets++], hash, sizeof(hash));
+	}
+out:
+	explicit_bzero(hash, sizeof(hash));
+	strlist_free(&words);
+}
+
+/*
+ * Redirect URIs are compared byte for byte, so a bad one can only be found
+ * here: absolute https (http only to this machine, RFC 8252 §7.3), no
+ * fragment (RFC 6749 §3.1.2), no wildcard, no user information.
+ */
+static const char *
+redirect_uri_problem(const char *v)
+{
+	const char *why;
+	struct url u;
+
+	if (strlen(v) > IDB_MAX_REDIRECT_URI_LEN)
+		return "is too long";
+	if (strstr(v, "://") == NULL)
+		return "is not an absolute URI (https://HOST/PATH)";
+	if (strchr(v, '#') != NULL)
+		return "must not have a fragment ('#')";
+	if (strchr(v, '*') != NULL)
+		return "must not contain '*': redirect URIs match exactly, "
+		    "without wildcards";
+	if ((why = url_parse(v, &u)) != NULL)
+		return why;
+	if (u.http && !url_host_is_loopback(&u))
+		return "http:// is only allowed for a loopback host (127.0.0.1, "
+		    "[::1], localhost); use https://";
+	return NULL;
+}
+
+static void
+apply_redirect_uris(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	struct client_cfg *c = CLIENT(ld);
+	struct strlist words = { NULL, 0 };
+	char vb[LOG_SAFE_BUF];
+	const char *why;
+
+	if (strlist_add_words(&words, e->value) != 0) {
+		if (errno == E2BIG)
+			key_error(ld, e, "too many values (max %d)",
+			    IDB_MAX_REDIRECT_URIS);
+		else
+			ld->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < words.n; i++) {
+		const char *uri = words.items[i];
+
+		if ((why = redirect_uri_problem(uri)) != NULL)
+			key_error(ld, e, "'%s' %s", SAFE(vb, uri), why);
+		else if (strlist_contains(&c->redirect_uris, uri))
+			key_error(ld, e, "'%s' is listed twice", SAFE(vb, uri));
+		else if (c->redirect_uris.n >= IDB_MAX_REDIRECT_URIS) {
+			key_error(ld, e, "too many redirect URIs (max %d)",
+			    IDB_MAX_REDIRECT_URIS);
+			break;
+		} else if (strlist_add(&c->redirect_uris, uri) != 0) {
+			ld->oom = true;
+			break;
+		}
+	}
+out:
+	strlist_free(&words);
+}
+
+static bool is_scope_token(const char *s);
+
+/* Whether each scope exists in [scopes] is checked once the file is read. */
+static bool
+client_scope_ok(struct loader *ld, const struct entry *e, const char *scope)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (!is_scope_token(scope))
+		key_error(ld, e, "'%s' is not a scope name", SAFE(vb, scope));
+	else if (strlist_contains(&CLIENT(ld)->scopes, scope))
+		key_error(ld, e, "'%s' is listed twice", SAFE(vb, scope));
+	else
+		return true;
+	return false;
+}
+
+static void
+apply_client_scopes(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	apply_list(ld, e, &CLIENT(ld)->scopes, client_scope_ok);
+}
+
+static void
+apply_pkce(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (ascii_strcasecmp(e->value, "required") == 0)
+		CLIENT(ld)->pkce_required = true;
+	else if (ascii_strcasecmp(e->value, "optional") == 0)
+		CLIENT(ld)->pkce_required = false;
+	else
+		key_error(ld, e, "'%s' is not required or optional", SAFE(vb, e->value));
+}
+
+static void
+apply_consent(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (ascii_strcasecmp(e->value, "ask") == 0)
+		CLIENT(ld)->consent_skip = false;
+	else if (ascii_strcasecmp(e->value, "skip") == 0)
+		CLIENT(ld)->consent_skip = true;
+	else
+		key_error(ld, e, "'%s' is not ask or skip", SAFE(vb, e->value));
+}
+
+/*
+ * [plugin NAME]
+ */
+
+static void
+apply_plugin_auth(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	static const struct {
+		const char *word;
+		enum plugin_auth auth;
+	} auths[] = {
+		{ "none", PLUGIN_AUTH_NONE },
+		{ "service_http", PLUGIN_AUTH_SERVICE_HTTP },
+		{ "user_http", PLUGIN_AUTH_USER_HTTP },
+		{ "oauth", PLUGIN_AUTH_OAUTH },
+	};
+	char vb[LOG_SAFE_BUF];
+
+	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++)
+		if (strcmp(e->value, auths[i].word) == 0) {
+			PLUGIN(ld)->auth = auths[i].auth;
+			return;
+		}
+	key_error(ld, e, "'%s' is not none, service_http, user_http or oauth",
+	    SAFE(vb, e->value));
+}
+
+/* Whether the [client] exists is checked once the file is read. */
+static void
+apply_plugin_client(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (!client_id_valid(e->value, e->value_len))
+		key_error(ld, e, "'%s' is not a client_id", SAFE(vb, e->value));
+	else
+		apply_string(ld, e, def);
+}
+
+static void
+apply_audience(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	char vb[LOG_SAFE_BUF];
+	const char *why;
+	struct url u;
+
+	/* Compared byte for byte by every API: one plain identifier. */
+	if ((why = service_url_problem(e->value, &u)) == NULL &&
+	    strpbrk(e->value, "?#") != NULL)
+		why = "must not have a query or fragment";
+	if (why != NULL)
+		key_error(ld, e, "'%s' %s", SAFE(vb, e->value), why);
+	else
+		apply_string(ld, e, def);
+}
+
+static void
+apply_api_url(struct loader *ld, const struct entry *e, const struct key_def *def)
+{
+	char vb[LOG_SAFE_BUF];
+	const char *why;
+	struct url u;
+
+	if ((why = service_url_problem(e->value, &u)) == NULL &&
+	    strchr(e->value, '#') != NULL)
+		why = "must not have a fragment";
+	if (why != NULL)
+		key_error(ld, e, "'%s' %s", SAFE(vb, e->value), why);
+	else
+		apply_string(ld, e, def);
+}
+
 #define F(field) offsetof(struct config, field)
+#define C(field) offsetof(struct client_cfg, field)
+#define P(field) offsetof(struct plugin_cfg, field)
 
 static const struct key_def server_keys[] = {
 	{ .name = "issuer", .apply = apply_issuer, .off = F(server.issuer) },
@@ -1337,12 +1842,68 @@ static const struct key_def pam_keys[] = {
 	{ .name = NULL },
 };
 
+static const struct key_def tokens_keys[] = {
+	{ .name = "access_ttl", .apply = apply_uint, .off = F(tokens.access_ttl),
+	  .min = 60, .max = 86400 },
+	{ .name = "refresh_ttl", .apply = apply_uint, .off = F(tokens.refresh_ttl),
+	  .min = 300, .max = IDB_MAX_REFRESH_TTL },
+	/* RFC 6749 §4.1.2: a code lives 10 minutes at most. */
+	{ .name = "code_ttl", .apply = apply_uint, .off = F(tokens.code_ttl),
+	  .min = 10, .max = 600 },
+	{ .name = "signing_alg", .apply = apply_signing_alg },
+	{ .name = "directory_cache_ttl", .apply = apply_uint,
+	  .off = F(tokens.directory_cache_ttl), .min = 0, .max = 3600 },
+	{ .name = "refresh_max_ttl", .apply = apply_uint,
+	  .off = F(tokens.refresh_max_ttl), .min = 300, .max = IDB_MAX_REFRESH_TTL },
+	{ .name = "groups_claim", .apply = apply_groups_claim },
+	{ .name = NULL },
+};
+
+static const struct key_def client_keys[] = {
+	{ .name = "name", .apply = apply_string, .off = C(name) },
+	{ .name = "secret", .apply = apply_client_secret, .repeat = true },
+	{ .name = "redirect_uri", .apply = apply_redirect_uris, .repeat = true },
+	{ .name = "scopes", .apply = apply_client_scopes },
+	{ .name = "pkce", .apply = apply_pkce },
+	{ .name = "public", .apply = apply_bool, .off = C(is_public) },
+	{ .name = "consent", .apply = apply_consent },
+	{ .name = "introspect", .apply = apply_bool, .off = C(introspect) },
+	{ .name = NULL },
+};
+
+static const struct key_def plugin_keys[] = {
+	{ .name = "auth", .apply = apply_plugin_auth },
+	{ .name = "client", .apply = apply_plugin_client, .off = P(client) },
+	{ .name = "audience", .apply = apply_audience, .off = P(audience) },
+	{ .name = "api_url", .apply = apply_api_url, .off = P(api_url) },
+	/* The manifest and the other strategies come with the plugin work. */
+	{ .name = "authorization_content_type", .apply = apply_later,
+	  .allow_empty = true },
+	{ .name = "service_secret", .apply = apply_later, .allow_empty = true,
+	  .repeat = true, .secret = true },
+	{ .name = "verification_token", .apply = apply_later,
+	  .allow_empty = true, .secret = true },
+	{ .name = "name_for_human", .apply = apply_later, .allow_empty = true },
+	{ .name = "name_for_model", .apply = apply_later, .allow_empty = true },
+	{ .name = "description_for_human", .apply = apply_later,
+	  .allow_empty = true },
+	{ .name = "description_for_model", .apply = apply_later,
+	  .allow_empty = true },
+	{ .name = "logo_url", .apply = apply_later, .allow_empty = true },
+	{ .name = "contact_email", .apply = apply_later, .allow_empty = true },
+	{ .name = "legal_info_url", .apply = apply_later, .allow_empty = true },
+	{ .name = NULL },
+};
+
 static const struct key_def *const section_keys[SEC_COUNT] = {
 	[SEC_SERVER] = server_keys,
 	[SEC_STORE] = store_keys,
 	[SEC_AUTH] = auth_keys,
 	[SEC_LDAP] = ldap_keys,
 	[SEC_PAM] = pam_keys,
+	[SEC_TOKENS] = tokens_keys,
+	[SEC_CLIENT] = client_keys,
+	[SEC_PLUGIN] = plugin_keys,
 };
 
 static const struct key_def *
@@ -1364,6 +1925,7 @@ earlier_entry(const struct loader *ld, size_t i)
 
 	for (size_t j = 0; j < i; j++)
 		if (!ld->entries[j].bad && ld->entries[j].sec == e->sec &&
+		    ld->entries[j].inst == e->inst &&
 		    strcmp(ld->entries[j].key, e->key) == 0)
 			return &ld->entries[j];
 	return NULL;
@@ -1375,6 +1937,18 @@ key_line(const struct loader *ld, enum section sec, const char *key)
 {
 	for (size_t i = 0; i < ld->n_entries; i++)
 		if (!ld->entries[i].bad && ld->entries[i].sec == sec &&
+		    ld->entries[i].inst < 0 &&
+		    strcmp(ld->entries[i].key, key) == 0)
+			return ld->entries[i].line;
+	return 0;
+}
+
+/* The same within one [client/plugin NAME] instance. */
+static unsigned
+inst_key_line(const struct loader *ld, size_t inst, const char *key)
+{
+	for (size_t i = 0; i < ld->n_entries; i++)
+		if (!ld->entries[i].bad && ld->entries[i].inst == (int)inst &&
 		    strcmp(ld->entries[i].key, key) == 0)
 			return ld->entries[i].line;
 	return 0;
@@ -1462,6 +2036,58 @@ apply_scope(struct loader *ld, size_t i)
 	cfg->n_scopes++;
 }
 
+/* What a key_def's offset is relative to, for this entry. */
+static void *
+entry_target(struct loader *ld, const struct entry *e)
+{
+	const struct instance *in;
+
+	if (e->inst < 0)
+		return ld->cfg;
+	in = &ld->insts[e->inst];
+	if (in->sec == SEC_CLIENT)
+		return in->index < ld->cfg->n_clients ?
+		    &ld->cfg->clients[in->index] : NULL;
+	return in->index < ld->cfg->n_plugins ? &ld->cfg->plugins[in->index] : NULL;
+}
+
+/* One struct per [client NAME] and [plugin NAME], before keys apply. */
+static void
+alloc_instances(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	size_t nc = ld->n_named[SEC_CLIENT], np = ld->n_named[SEC_PLUGIN];
+
+	if ((nc > 0 && (cfg->clients = calloc(nc, sizeof(*cfg->clients))) == NULL) ||
+	    (np > 0 && (cfg->plugins = calloc(np, sizeof(*cfg->plugins))) == NULL)) {
+		ld->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < ld->n_insts; i++) {
+		const struct instance *in = &ld->insts[i];
+		char *name = strdup(in->name);
+
+		if (name == NULL) {
+			ld->oom = true;
+			return;
+		}
+		if (in->sec == SEC_CLIENT) {
+			struct client_cfg *c = &cfg->clients[in->index];
+
+			c->id = name;
+			c->line = in->line;
+			c->pkce_required = true;
+			cfg->n_clients++;
+		} else {
+			struct plugin_cfg *p = &cfg->plugins[in->index];
+
+			p->name = name;
+			p->line = in->line;
+			cfg->n_plugins++;
+		}
+	}
+}
+
 static void
 apply_entries(struct loader *ld)
 {
@@ -1479,12 +2105,12 @@ apply_entries(struct loader *ld)
 		}
 		if ((def = find_key(e->sec, e->key)) == NULL) {
 			cfg_error(ld, e->line, "unknown key '%s' in [%s]",
-			    SAFE(kb, e->key), section_name(e->sec));
+			    SAFE(kb, e->key), entry_section(ld, e));
 			continue;
 		}
 		if (!def->repeat && (first = earlier_entry(ld, i)) != NULL) {
 			cfg_error(ld, e->line, "duplicate key '%s' in [%s] (first "
-			    "on line %u)", e->key, section_name(e->sec), first->line);
+			    "on line %u)", e->key, entry_section(ld, e), first->line);
 			continue;
 		}
 		if (e->value[0] == '\0' && !def->allow_empty) {
@@ -1495,7 +2121,10 @@ apply_entries(struct loader *ld)
 			key_error(ld, e, "control character in value");
 			continue;
 		}
+		if ((ld->target = entry_target(ld, e)) == NULL)
+			continue;	/* out of memory, already noted */
 		def->apply(ld, e, def);
+		ld->target = ld->cfg;
 	}
 }
 
@@ -1680,6 +2309,157 @@ finish_ldap(struct loader *ld, bool used)
 }
 
 static void
+finish_tokens(struct loader *ld)
+{
+	const struct config_tokens *t = &ld->cfg->tokens;
+	unsigned max_line = key_line(ld, SEC_TOKENS, "refresh_max_ttl");
+	unsigned line = key_line(ld, SEC_TOKENS, "refresh_ttl");
+
+	if (t->refresh_max_ttl < t->refresh_ttl)
+		cfg_error(ld, max_line != 0 ? max_line : line,
+		    "[tokens] refresh_max_ttl (%u) must be at least refresh_ttl "
+		    "(%u): a refresh family ends at refresh_max_ttl",
+		    t->refresh_max_ttl, t->refresh_ttl);
+}
+
+static bool
+scope_defined(const struct config *cfg, const char *scope)
+{
+	for (size_t i = 0; i < cfg->n_scopes; i++)
+		if (strcmp(cfg->scopes[i].scope, scope) == 0)
+			return true;
+	return false;
+}
+
+/* A required key of a named section, reported at the section's header. */
+static bool
+inst_require(struct loader *ld, size_t inst, const char *key, const char *why)
+{
+	if (inst_key_line(ld, inst, key) != 0)
+		return true;	/* given; any problem is reported already */
+	cfg_error(ld, ld->insts[inst].line, "[%s] %s is required%s%s",
+	    ld->insts[inst].label, key, why[0] != '\0' ? " " : "", why);
+	return false;
+}
+
+static void
+finish_client(struct loader *ld, size_t inst, struct client_cfg *c)
+{
+	const char *label = ld->insts[inst].label;
+	unsigned line, scopes_line = inst_key_line(ld, inst, "scopes");
+	char vb[LOG_SAFE_BUF];
+
+	(void)inst_require(ld, inst, "name", "(shown on the login and consent "
+	    "pages)");
+	(void)inst_require(ld, inst, "redirect_uri", "");
+	(void)inst_require(ld, inst, "scopes", "(the scopes it may ask for)");
+	for (size_t i = 0; i < c->scopes.n; i++)
+		if (!scope_defined(ld->cfg, c->scopes.items[i]))
+			cfg_error(ld, scopes_line, "[%s] scopes: '%s' is not "
+			    "defined in [scopes]", label,
+			    SAFE(vb, c->scopes.items[i]));
+	if (c->is_public) {
+		if ((line = inst_key_line(ld, inst, "secret")) != 0)
+			cfg_error(ld, line, "[%s] secret: a public client has no "
+			    "secret (remove it, or set public = no)", label);
+		if (!c->pkce_required)
+			cfg_error(ld, inst_key_line(ld, inst, "pkce"), "[%s] pkce: "
+			    "a public client always requires PKCE", label);
+		if (c->introspect)
+			cfg_error(ld, inst_key_line(ld, inst, "introspect"),
+			    "[%s] introspect: a public client cannot authenticate "
+			    "to /introspect", label);
+	} else if (inst_key_line(ld, inst, "secret") == 0)
+		cfg_error(ld, ld->insts[inst].line, "[%s] needs a secret "
+		    "(sha256:… from `idbridge secret`), or public = yes", label);
+}
+
+/* The origin of a checked URL ("https://api.example.com:8443"). */
+static char *
+url_origin(const char *v)
+{
+	struct url u;
+	char *host, *origin = NULL, port[16] = "";
+
+	if (url_parse(v, &u) != NULL || (host = strndup(u.host, u.host_len)) == NULL)
+		return NULL;
+	for (char *p = host; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	/* RFC 6454 §6.2: the default port is left out. */
+	if (u.port != 0 && u.port != (u.http ? 80u : 443u))
+		snprintf(port, sizeof(port), ":%u", u.port);
+	if (asprintf(&origin, "%s://%s%s%s%s", u.http ? "http" : "https",
+	    u.bracketed ? "[" : "", host, u.bracketed ? "]" : "", port) < 0)
+		origin = NULL;
+	free(host);
+	return origin;
+}
+
+static void
+finish_plugin(struct loader *ld, size_t inst, struct plugin_cfg *p)
+{
+	const struct config *cfg = ld->cfg;
+	const char *label = ld->insts[inst].label;
+	unsigned client_line = inst_key_line(ld, inst, "client");
+	char vb[LOG_SAFE_BUF];
+	bool found = false;
+
+	if (!inst_require(ld, inst, "auth", "(none, service_http, user_http or "
+	    "oauth)"))
+		return;
+	if (p->audience == NULL && p->api_url != NULL &&
+	    (p->audience = url_origin(p->api_url)) == NULL)
+		ld->oom = true;
+	if (p->auth != PLUGIN_AUTH_OAUTH) {
+		if (client_line != 0)
+			cfg_error(ld, client_line, "[%s] client: only for auth = "
+			    "oauth", label);
+		return;
+	}
+	if (!inst_require(ld, inst, "client", "with auth = oauth (the [client] "
+	    "it uses)") || p->client == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n_clients && !found; i++)
+		found = strcmp(cfg->clients[i].id, p->client) == 0;
+	if (!found)
+		cfg_error(ld, client_line, "[%s] client: there is no [client %s]",
+		    label, SAFE(vb, p->client));
+	for (size_t i = 0; i < cfg->n_plugins && &cfg->plugins[i] != p; i++)
+		if (cfg->plugins[i].client != NULL &&
+		    strcmp(cfg->plugins[i].client, p->client) == 0)
+			cfg_error(ld, client_line, "[%s] client: [client %s] is "
+			    "already the client of [plugin %s] (line %u): its "
+			    "tokens can carry only one audience", label,
+			    SAFE(vb, p->client), cfg->plugins[i].name,
+			    cfg->plugins[i].line);
+	if (p->audience == NULL && inst_key_line(ld, inst, "audience") == 0 &&
+	    inst_key_line(ld, inst, "api_url") == 0)
+		cfg_error(ld, ld->insts[inst].line, "[%s] needs audience or "
+		    "api_url with auth = oauth (the aud of its tokens)", label);
+}
+
+/* Cross-key rules of [client] and [plugin] sections, now [scopes] is known. */
+static void
+finish_named(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < ld->n_insts; i++) {
+		const struct instance *in = &ld->insts[i];
+
+		if (in->sec == SEC_CLIENT && in->index < cfg->n_clients)
+			finish_client(ld, i, &cfg->clients[in->index]);
+	}
+	for (size_t i = 0; i < ld->n_insts; i++) {
+		const struct instance *in = &ld->insts[i];
+
+		if (in->sec == SEC_PLUGIN && in->index < cfg->n_plugins)
+			finish_plugin(ld, i, &cfg->plugins[in->index]);
+	}
+}
+
+static void
 set_numeric_defaults(struct config *cfg)
 {
 	cfg->server.threads = 0;
@@ -1690,6 +2470,13 @@ set_numeric_defaults(struct config *cfg)
 	cfg->ldap.pool = 8;
 	cfg->ldap.nested_groups = LDAP_NESTED_NO;
 	cfg->ldap.nested_depth = 8;
+	cfg->tokens.access_ttl = 900;
+	cfg->tokens.refresh_ttl = 2592000;
+	cfg->tokens.code_ttl = 60;
+	cfg->tokens.signing_alg = SIGNING_RS256;
+	cfg->tokens.directory_cache_ttl = 300;
+	cfg->tokens.refresh_max_ttl = 7776000;
+	cfg->tokens.groups_claim = GROUPS_CLAIM_MAPPED;
 }
 
 /*
@@ -1756,6 +2543,11 @@ loader_free(struct loader *ld)
 		free_secret(ld->entries[i].value, ld->entries[i].value_len);
 	}
 	free(ld->entries);
+	for (size_t i = 0; i < ld->n_insts; i++) {
+		free(ld->insts[i].name);
+		free(ld->insts[i].label);
+	}
+	free(ld->insts);
 	if (ld->buf != NULL)
 		explicit_bzero(ld->buf, ld->bufsize);
 	free(ld->buf);
@@ -1799,11 +2591,16 @@ config_load(const char *path, struct config_errors *errs)
 	}
 	ld->path = path;
 	ld->cfg = cfg;
+	ld->target = cfg;
+	ld->cur_inst = -1;
 	set_numeric_defaults(cfg);
 	/* Nothing read, nothing more to say than why. */
 	if (parse_file(ld)) {
+		alloc_instances(ld);
 		apply_entries(ld);
 		finish_server(ld);
+		finish_tokens(ld);
+		finish_named(ld);
 		ldap_used = finish_auth(ld);
 		finish_ldap(ld, ldap_used);
 		set_default(ld, &cfg->pam.service, DEFAULT_PAM_SERVICE);
@@ -1857,7 +2654,37 @@ config_free(struct config *cfg)
 		strlist_free(&cfg->scopes[i].members);
 	}
 	free(cfg->scopes);
+	for (size_t i = 0; i < cfg->n_clients; i++) {
+		struct client_cfg *c = &cfg->clients[i];
+
+		free(c->id);
+		free(c->name);
+		explicit_bzero(c->secret_hash, sizeof(c->secret_hash));
+		strlist_free(&c->redirect_uris);
+		strlist_free(&c->scopes);
+	}
+	free(cfg->clients);
+	for (size_t i = 0; i < cfg->n_plugins; i++) {
+		free(cfg->plugins[i].name);
+		free(cfg->plugins[i].client);
+		free(cfg->plugins[i].audience);
+		free(cfg->plugins[i].api_url);
+	}
+	free(cfg->plugins);
 	free(cfg);
+}
+
+const struct plugin_cfg *
+config_plugin_for_client(const struct config *cfg, const char *client_id)
+{
+	if (cfg == NULL || client_id == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_plugins; i++)
+		if (cfg->plugins[i].auth == PLUGIN_AUTH_OAUTH &&
+		    cfg->plugins[i].client != NULL &&
+		    strcmp(cfg->plugins[i].client, client_id) == 0)
+			return &cfg->plugins[i];
+	return NULL;
 }
 
 void

@@ -90,6 +90,56 @@ struct scope_rule {
 	unsigned line;          /* for messages */
 };
 
+enum signing_alg { SIGNING_RS256, SIGNING_ES256, SIGNING_EDDSA };
+enum groups_claim { GROUPS_CLAIM_MAPPED, GROUPS_CLAIM_NONE, GROUPS_CLAIM_ALL };
+
+/* [tokens]: lifetimes in seconds. */
+struct config_tokens {
+	unsigned access_ttl;    /* default 900 (60..86400) */
+	unsigned refresh_ttl;   /* default 2592000 */
+	unsigned code_ttl;      /* default 60, at most 600 */
+	enum signing_alg signing_alg; /* default RS256 */
+	unsigned directory_cache_ttl; /* default 300; 0 = look groups up every time */
+	unsigned refresh_max_ttl; /* default 7776000; >= refresh_ttl */
+	enum groups_claim groups_claim; /* default mapped: only groups [scopes] names */
+};
+
+/*
+ * One [client NAME] section.  Look clients up through clients.h, not
+ * through this array: clients registered in the store come later.
+ */
+struct client_cfg {
+	char *id;               /* NAME: the client_id */
+	char *name;             /* display name (login and consent pages) */
+	unsigned char secret_hash[IDB_MAX_CLIENT_SECRETS][IDB_SHA256_LEN];
+	size_t n_secrets;       /* 0 for a public client, else 1 or 2 */
+	struct strlist redirect_uris; /* exact strings, checked at load */
+	struct strlist scopes;  /* each one a [scopes] name */
+	bool pkce_required;     /* default yes; always yes for a public client */
+	bool is_public;         /* no secret (public = yes) */
+	bool consent_skip;      /* consent = skip (first-party) */
+	bool introspect;        /* may call /introspect */
+	unsigned line;          /* of its [client NAME] header */
+};
+
+enum plugin_auth {
+	PLUGIN_AUTH_NONE,
+	PLUGIN_AUTH_SERVICE_HTTP,
+	PLUGIN_AUTH_USER_HTTP,
+	PLUGIN_AUTH_OAUTH,
+};
+
+/* One [plugin NAME] section (the keys built so far). */
+struct plugin_cfg {
+	char *name;             /* NAME: letters, digits, '.', '_', '-' */
+	enum plugin_auth auth;  /* required */
+	char *client;           /* auth = oauth: the client_id of its [client] */
+	char *audience;         /* aud of its tokens: as given, else api_url's
+	                           origin; NULL when neither is given */
+	char *api_url;          /* absolute URL, or NULL */
+	unsigned line;          /* of its [plugin NAME] header */
+};
+
 struct config {
 	char *path;             /* the file this came from */
 	struct config_server server;
@@ -99,6 +149,11 @@ struct config {
 	struct config_pam pam;
 	struct scope_rule *scopes;
 	size_t n_scopes;
+	struct config_tokens tokens;
+	struct client_cfg *clients;  /* in file order */
+	size_t n_clients;
+	struct plugin_cfg *plugins;  /* in file order */
+	size_t n_plugins;
 };
 
 /* Problems found while loading: each already formatted "FILE:LINE: message". */
@@ -120,5 +175,9 @@ void config_errors_free(struct config_errors *errs);
 
 /* True when host (an IP literal or "localhost") is a loopback address. */
 bool config_host_is_loopback(const char *host);
+
+/* The [plugin] whose client is client_id, or NULL. */
+const struct plugin_cfg *config_plugin_for_client(const struct config *cfg,
+    const char *client_id);
 
 #endif

@@ -37,6 +37,10 @@
 const struct route http_routes[] = {
 	{ "GET", "/livez", h_livez },
 	{ "GET", "/healthz", h_healthz },
+	{ "GET", "/jwks.json", h_jwks },
+	{ "GET", "/.well-known/oauth-authorization-server", h_discovery },
+	{ "GET", "/.well-known/openid-configuration", h_discovery },
+	{ "GET", "/static/style.css", h_static_css },
 };
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -237,6 +241,24 @@ http_add_header(struct http_request *req, const char *name, const char *value)
 {
 	if (req->response != NULL)
 		MHD_add_response_header(req->response, name, value);
+}
+
+void
+http_replace_header(struct http_request *req, const char *name, const char *value)
+{
+	char old[512];
+	const char *v;
+
+	if (req->response == NULL)
+		return;
+	/* MHD deletes by exact value: copy it first, the stored one is freed. */
+	while ((v = MHD_get_response_header(req->response, name)) != NULL &&
+	    strlen(v) < sizeof(old)) {
+		memcpy(old, v, strlen(v) + 1);
+		if (MHD_del_response_header(req->response, name, old) != MHD_YES)
+			break;
+	}
+	MHD_add_response_header(req->response, name, value);
 }
 
 void

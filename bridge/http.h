@@ -77,6 +77,13 @@ void http_respond_error(struct http_request *req, unsigned status, const char *c
     const char *description);
 /* Extra header on the pending response; call after http_respond*. */
 void http_add_header(struct http_request *req, const char *name, const char *value);
+/*
+ * Replace every value of header name on the pending response (call after
+ * http_respond*).  For the few responses that must differ from a default
+ * header, e.g. the JWKS's "Cache-Control: public, max-age=…" instead of
+ * no-store; every other response keeps the defaults.
+ */
+void http_replace_header(struct http_request *req, const char *name, const char *value);
 
 void http_suspend(struct http_request *req);
 void http_resume(struct http_request *req);
@@ -88,5 +95,8 @@ extern const size_t http_n_routes;
 /* Handlers (one h_<group>.c per endpoint group). */
 enum http_outcome h_livez(struct http_request *req);
 enum http_outcome h_healthz(struct http_request *req);
+enum http_outcome h_jwks(struct http_request *req);
+enum http_outcome h_discovery(struct http_request *req);
+enum http_outcome h_static_css(struct http_request *req);
 
 #endif

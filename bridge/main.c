@@ -17,6 +17,7 @@ static const struct {
 	{ "check-config", cmd_check_config, "validate a configuration file" },
 	{ "login-test", cmd_login_test, "sign a user in through the backend and show the result" },
 	{ "secret", cmd_secret, "make a new client secret and its config value" },
+	{ "signing-key", cmd_signing_key, "list or rotate the JWT signing keys" },
 };
 
 static void

@@ -17,6 +17,7 @@ struct store;
 struct backend;
 struct backend_ops;
 struct authpool;
+struct keys;
 
 /* The directory's last health probe, shared by /healthz requests. */
 struct health_cache {
@@ -33,6 +34,7 @@ struct server {
 	struct backend *backend;
 	struct authpool *authpool;
 	struct health_cache health;
+	struct keys *keys;           /* JWT signing keys (keys.h) */
 };
 
 /* Answers a directory health probe, cached for IDB_HEALTH_CACHE_S. */

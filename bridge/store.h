@@ -13,6 +13,7 @@
 #ifndef IDBRIDGE_STORE_H
 #define IDBRIDGE_STORE_H
 
+#include <stdint.h>
 #include "bridge.h"
 
 struct config_store;
@@ -29,5 +30,44 @@ int store_latest_schema_version(void);
 
 /* Cheap round trip proving the store answers (for /livez, /healthz). 0 or -1 with *err_r. */
 int store_ping(struct store *st, char **err_r) IDB_WUR;
+
+/* ---- JWT signing keys (store_sqlite_keys.c; the policy is in keys.c) ---- */
+
+/* One row.  private_pem (PKCS#8) is secret: store_signing_keys_free wipes it. */
+struct store_signing_key {
+	char *kid;
+	char *alg;
+	char *private_pem;
+	int64_t created_at;
+	int64_t activate_at;    /* starts signing */
+	int64_t retire_at;      /* stops signing; 0 = not set */
+	int64_t drop_at;        /* unpublished and deleted; 0 = not set */
+};
+
+/*
+ * The keys not dropped at now, oldest activation first (at most
+ * IDB_MAX_SIGNING_KEYS), and the key-set generation they belong to.
+ */
+int store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key **keys_r,
+    size_t *n_r, int64_t *generation_r, char **err_r) IDB_WUR;
+/* The key-set generation: it changes with every write below.  0 or -1. */
+int store_signing_keys_generation(struct store *st, int64_t *generation_r, char **err_r) IDB_WUR;
+/*
+ * Insert key (activate_at = now) unless a key signs at now already; one
+ * BEGIN IMMEDIATE transaction, so two starting processes insert one key.
+ * *inserted_r says which happened.
+ */
+int store_signing_key_create_first(struct store *st, const struct store_signing_key *key,
+    int64_t now, bool *inserted_r, char **err_r) IDB_WUR;
+/*
+ * Rotation, in one transaction: delete the keys dropped by now; when no key
+ * signs at now, insert key signing at once; else insert it signing at
+ * now + delay and set every unretired key's retire_at to that moment and its
+ * drop_at to linger seconds later.  *activate_at_r gets the moment.
+ */
+int store_signing_key_rotate(struct store *st, const struct store_signing_key *key,
+    int64_t now, int64_t delay, int64_t linger, int64_t *activate_at_r,
+    char **err_r) IDB_WUR;
+void store_signing_keys_free(struct store_signing_key *keys, size_t n);
 
 #endif

@@ -64,6 +64,12 @@ static const char *const migrations[] = {
 	"  family_id TEXT NOT NULL REFERENCES refresh_families (family_id) ON DELETE CASCADE,"
 	"  expires_at INTEGER NOT NULL) STRICT;"
 	"CREATE INDEX access_tokens_family ON access_tokens (family_id);",
+	/* 3: JWT signing keys (store_sqlite_keys.c). */
+	"CREATE TABLE signing_keys (kid TEXT PRIMARY KEY,"
+	"  alg TEXT NOT NULL CHECK (alg IN ('RS256', 'ES256', 'EdDSA')),"
+	"  private_key TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  activate_at INTEGER NOT NULL, retire_at INTEGER, drop_at INTEGER) STRICT;"
+	"INSERT INTO meta (key, value) VALUES ('signing_keys_generation', '0');",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -53,6 +53,27 @@
 	"user_base = ou=people,dc=example,dc=org\n" \
 	"group_attribute = memberOf\n"
 
+/* Secret hashes as `idbridge secret` prints them. */
+#define H1 "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+#define H2 "sha256:FFEEDDCCBBAA99887766554433221100ffeeddccbbaa99887766554433221100"
+#define H3 "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+/* BASE with two scopes: 9 lines. */
+#define SCOPED BASE "[scopes]\nread = *\nwrite = engineering\n"
+/* A client without its secret, lines 10 to 13 after SCOPED. */
+#define CLIENT_HEAD \
+	"[client jira]\n" \
+	"name = Jira\n" \
+	"redirect_uri = https://chat.openai.com/aip/plugin-1/oauth/callback\n" \
+	"scopes = read\n"
+/* Cases on a client append from line 14. */
+#define CH SCOPED CLIENT_HEAD
+/* A complete client: 14 lines; cases append from line 15. */
+#define CLIENT_OK SCOPED CLIENT_HEAD "secret = " H1 "\n"
+/* CLIENT_OK, then one redirect_uri at line 15. */
+#define REDIRECT(uri) CLIENT_OK "redirect_uri = " uri "\n"
+/* CLIENT_OK and a plugin header at line 15; its keys from line 16. */
+#define PLUGIN CLIENT_OK "[plugin jira]\n"
+
 static char dir[64];
 static char path[128];
 
@@ -236,15 +257,11 @@ static const struct error_case error_cases[] = {
 	{ BASE "colour = blue\n", 7, "unknown key 'colour' in [ldap]", 1 },
 	{ BASE "Timeout = 5\n", 7, "unknown key 'Timeout' in [ldap]", 1 },
 	{ BASE "timeout = 5\x01\n", 7, "[ldap] timeout: control character in value", 1 },
-	/* Sections that are designed but not built */
-	{ BASE "[tokens]\naccess_ttl = 900\n", 8,
-	  "[tokens] access_ttl: not supported yet", 1 },
-	{ BASE "[client jira]\nsecret = sha256:00\n  more\nname = Jira\n", 8,
-	  "[client jira] secret: not supported yet", 2 },
-	{ BASE "[client jira]\nsecret = sha256:00\n  more\nname = Jira\n", 10,
-	  "[client jira] name: not supported yet", 2 },
-	{ BASE "[plugin jira]\nauth = oauth\n", 8,
-	  "[plugin jira] auth: not supported yet", 1 },
+	/* Keys that are designed but not built */
+	{ PLUGIN "auth = none\nservice_secret = sha256:00\n  more\nlogo_url = x\n",
+	  17, "[plugin jira] service_secret: not supported yet", 2 },
+	{ PLUGIN "auth = none\nservice_secret = sha256:00\n  more\nlogo_url = x\n",
+	  19, "[plugin jira] logo_url: not supported yet", 2 },
 	{ BASE "[server]\ntls_cert = /etc/ssl/a.pem\n", 8,
 	  "[server] tls_cert: not supported yet", 1 },
 	{ BASE "[server]\ntls_key = /etc/ssl/a.key\n", 8,
@@ -460,6 +477,217 @@ static const struct error_case error_cases[] = {
 	{ BASE "[scopes]\nread = cn=eng,,dc=x\n", 8,
 	  "[scopes] read: 'cn=eng,,dc=x' is not a group DN", 1 },
 
+	/* [tokens] */
+	{ BASE "[tokens]\naccess_ttl = 59\n", 8,
+	  "[tokens] access_ttl: '59' is not a number from 60 to 86400", 1 },
+	{ BASE "[tokens]\naccess_ttl = 86401\n", 8, "from 60 to 86400", 1 },
+	{ BASE "[tokens]\nrefresh_ttl = 299\n", 8,
+	  "[tokens] refresh_ttl: '299' is not a number from 300 to 31536000", 1 },
+	{ BASE "[tokens]\ncode_ttl = 601\n", 8,
+	  "[tokens] code_ttl: '601' is not a number from 10 to 600", 1 },
+	{ BASE "[tokens]\ncode_ttl = 9\n", 8, "from 10 to 600", 1 },
+	{ BASE "[tokens]\nsigning_alg = HS256\n", 8,
+	  "[tokens] signing_alg: 'HS256' is not RS256, ES256 or EdDSA", 1 },
+	{ BASE "[tokens]\nsigning_alg = none\n", 8, "'none' is not RS256", 1 },
+	{ BASE "[tokens]\nsigning_alg = rs256\n", 8, "'rs256' is not RS256", 1 },
+	{ BASE "[tokens]\ndirectory_cache_ttl = 3601\n", 8,
+	  "[tokens] directory_cache_ttl: '3601' is not a number from 0 to 3600", 1 },
+	{ BASE "[tokens]\nrefresh_max_ttl = 31536001\n", 8,
+	  "[tokens] refresh_max_ttl: '31536001' is not a number", 1 },
+	{ BASE "[tokens]\nrefresh_max_ttl = 86400\n", 8,
+	  "[tokens] refresh_max_ttl (86400) must be at least refresh_ttl (2592000)",
+	  1 },
+	{ BASE "[tokens]\nrefresh_ttl = 8000000\n", 8,
+	  "[tokens] refresh_max_ttl (7776000) must be at least refresh_ttl "
+	  "(8000000)", 1 },
+	{ BASE "[tokens]\nrefresh_max_ttl = 3600\nrefresh_ttl = 7200\n", 8,
+	  "refresh_max_ttl (3600) must be at least refresh_ttl (7200)", 1 },
+	{ BASE "[tokens]\ngroups_claim = some\n", 8,
+	  "[tokens] groups_claim: 'some' is not mapped, none or all", 1 },
+	{ BASE "[tokens]\nid_ttl = 5\n", 8, "unknown key 'id_ttl' in [tokens]", 1 },
+	{ BASE "[tokens]\naccess_ttl = 900\n[tokens]\naccess_ttl = 600\n", 10,
+	  "duplicate key 'access_ttl' in [tokens] (first on line 8)", 1 },
+
+	/* [client NAME]: the name is the client_id */
+	{ SCOPED "[client]\nname = x\n", 10, "[client] needs a name: [client NAME]", 1 },
+	{ SCOPED "[client a:b]\nname = x\n", 10,
+	  "[client a:b]: the client_id must be 1 to 64 printable ASCII characters "
+	  "without space", 1 },
+	{ SCOPED "[client a\"b]\n", 10, "the client_id must be", 1 },
+	{ SCOPED "[client a\\b]\n", 10, "the client_id must be", 1 },
+	{ SCOPED "[client a b]\n", 10, "the client_id must be", 1 },
+	{ SCOPED "[client j\xc3\xafra]\n", 10, "the client_id must be", 1 },
+	{ SCOPED "[client "
+	  "x123456789x123456789x123456789x123456789x123456789x123456789xxxxx]\n",
+	  10, "the client_id must be", 1 },
+	/* The keys of a refused section are skipped, not reported again. */
+	{ SCOPED "[client a:b]\nname = x\nbogus = 1\n", 10, "the client_id", 1 },
+	/* Required keys, reported at the section header */
+	{ SCOPED "[client jira]\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\nscopes = read\n", 10,
+	  "[client jira] name is required", 1 },
+	{ SCOPED "[client jira]\nname = J\nsecret = " H1 "\nscopes = read\n", 10,
+	  "[client jira] redirect_uri is required", 1 },
+	{ SCOPED "[client jira]\nname = J\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\n", 10,
+	  "[client jira] scopes is required", 1 },
+	{ CH, 10, "[client jira] needs a secret (sha256:", 1 },
+	{ SCOPED "[client jira]\nname =\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\nscopes = read\n", 11,
+	  "[client jira] name: empty value", 1 },
+	{ CLIENT_OK "colour = red\n", 15, "unknown key 'colour' in [client jira]", 1 },
+	{ CLIENT_OK "name = Other\n", 15,
+	  "duplicate key 'name' in [client jira] (first on line 11)", 1 },
+	/* A repeated section is the same client. */
+	{ CLIENT_OK "[client jira]\nname = Other\n", 16,
+	  "duplicate key 'name' in [client jira] (first on line 11)", 1 },
+	/* secret */
+	{ CH "secret = s3cret-value\n", 14,
+	  "[client jira] secret: expected sha256:<64 hex digits>, the second line "
+	  "of `idbridge secret` (never the secret itself)", 1 },
+	{ CH "secret = sha256:0011\n", 14, "expected sha256:<64 hex digits>", 1 },
+	{ CH "secret = sha256:g0112233445566778899aabbccddeeff00112233445566778899"
+	  "aabbccddeeff\n", 14, "expected sha256:<64 hex digits>", 1 },
+	{ CH "secret = SHA256:00112233445566778899aabbccddeeff00112233445566778899"
+	  "aabbccddeeff\n", 14, "expected sha256:<64 hex digits>", 1 },
+	{ CH "secret = " H1 " " H2 "\nsecret = " H3 "\n", 15,
+	  "[client jira] secret: at most 2 secrets (two while rotating)", 1 },
+	{ CH "secret = " H1 "\nsecret = " H1 "\n", 15,
+	  "[client jira] secret: the same secret is given twice", 1 },
+	/* public, pkce, consent, introspect */
+	{ CH "public = yes\nsecret = " H1 "\n", 15,
+	  "[client jira] secret: a public client has no secret", 1 },
+	{ CH "public = yes\npkce = optional\n", 15,
+	  "[client jira] pkce: a public client always requires PKCE", 1 },
+	{ CH "public = yes\nintrospect = yes\n", 15,
+	  "[client jira] introspect: a public client cannot authenticate", 1 },
+	{ CH "public = maybe\n", 14, "[client jira] public: 'maybe' is not yes or no",
+	  0 },
+	{ CLIENT_OK "pkce = sometimes\n", 15,
+	  "[client jira] pkce: 'sometimes' is not required or optional", 1 },
+	{ CLIENT_OK "consent = never\n", 15,
+	  "[client jira] consent: 'never' is not ask or skip", 1 },
+	{ CLIENT_OK "introspect = perhaps\n", 15,
+	  "[client jira] introspect: 'perhaps' is not yes or no", 1 },
+	/* scopes: defined in [scopes], wherever that section is */
+	{ SCOPED "[client jira]\nname = J\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\nscopes = read nope\n", 14,
+	  "[client jira] scopes: 'nope' is not defined in [scopes]", 1 },
+	{ SCOPED "[client jira]\nname = J\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\nscopes = read\n  write read\n", 14,
+	  "[client jira] scopes: 'read' is listed twice", 1 },
+	{ SCOPED "[client jira]\nname = J\nsecret = " H1 "\n"
+	  "redirect_uri = https://a.example/cb\nscopes = re\"ad\n", 14,
+	  "[client jira] scopes: 're\\x22ad' is not a scope name", 0 },
+	/* redirect_uri: exact strings, so every bad shape is refused here */
+	{ REDIRECT("http://example.com/cb"), 15,
+	  "[client jira] redirect_uri: 'http://example.com/cb' http:// is only "
+	  "allowed for a loopback host", 1 },
+	{ REDIRECT("http://127.0.0.1.nip.io/cb"), 15,
+	  "http:// is only allowed for a loopback host", 1 },
+	{ REDIRECT("http://10.0.0.1:8080/cb"), 15,
+	  "http:// is only allowed for a loopback host", 1 },
+	{ REDIRECT("https://example.com/cb#top"), 15,
+	  "'https://example.com/cb#top' must not have a fragment ('#')", 1 },
+	{ REDIRECT("https://example.com/cb#"), 15, "must not have a fragment", 1 },
+	{ REDIRECT("https://*.example.com/cb"), 15,
+	  "must not contain '*': redirect URIs match exactly", 1 },
+	{ REDIRECT("https://example.com/*"), 15, "must not contain '*'", 1 },
+	{ REDIRECT("/oauth/callback"), 15,
+	  "'/oauth/callback' is not an absolute URI", 1 },
+	{ REDIRECT("example.com/cb"), 15, "is not an absolute URI", 1 },
+	{ REDIRECT("com.example.app:/cb"), 15, "is not an absolute URI", 1 },
+	{ REDIRECT("ftp://example.com/cb"), 15, "must start with https://", 1 },
+	{ REDIRECT("HTTPS://example.com/cb"), 15, "must start with https://", 1 },
+	{ REDIRECT("https://user:pw@example.com/cb"), 15,
+	  "must not contain user information ('@')", 1 },
+	{ REDIRECT("https://evil.example@example.com/cb"), 15,
+	  "must not contain user information", 1 },
+	{ REDIRECT("https:///cb"), 15, "has no host", 1 },
+	{ REDIRECT("https://example.com:0/cb"), 15, "has an invalid port", 1 },
+	{ REDIRECT("https://example.com:/cb"), 15, "has an invalid port", 1 },
+	{ REDIRECT("https://exa_mple.com/cb"), 15, "has an invalid host name", 1 },
+	{ REDIRECT("https://[::g]/cb"), 15, "has an invalid IPv6 address", 1 },
+	{ REDIRECT("https://example.com/a<b"), 15, "must be percent-encoded", 1 },
+	{ REDIRECT("https://chat.openai.com/aip/plugin-1/oauth/callback"), 15,
+	  "is listed twice", 1 },
+	{ CLIENT_OK "redirect_uri = https://a.example/1 https://a.example/2 "
+	  "https://a.example/3 https://a.example/4 https://a.example/5\n"
+	  "redirect_uri = https://a.example/6 https://a.example/7 "
+	  "https://a.example/8 https://a.example/9 https://a.example/10\n"
+	  "redirect_uri = https://a.example/11 https://a.example/12 "
+	  "https://a.example/13 https://a.example/14 https://a.example/15\n"
+	  "redirect_uri = https://a.example/16\n", 18,
+	  "[client jira] redirect_uri: too many redirect URIs (max 16)", 1 },
+
+	/* [plugin NAME] */
+	{ CLIENT_OK "[plugin]\nauth = none\n", 15, "[plugin] needs a name", 1 },
+	{ CLIENT_OK "[plugin a/b]\nauth = none\n", 15,
+	  "[plugin a/b]: a plugin name is 1 to 64 letters, digits, '.', '_' or '-'",
+	  1 },
+	{ CLIENT_OK "[plugin a:b]\n", 15, "a plugin name is", 1 },
+	{ PLUGIN "client = jira\n", 15,
+	  "[plugin jira] auth is required (none, service_http, user_http or oauth)",
+	  1 },
+	{ PLUGIN "auth = basic\n", 16,
+	  "[plugin jira] auth: 'basic' is not none, service_http, user_http or oauth",
+	  1 },
+	{ PLUGIN "auth = OAuth\n", 16, "'OAuth' is not none", 1 },
+	{ PLUGIN "auth = oauth\napi_url = https://api.example.com/openapi.yaml\n",
+	  15, "[plugin jira] client is required with auth = oauth", 1 },
+	{ PLUGIN "auth = oauth\nclient = nosuch\naudience = https://a.example\n",
+	  17, "[plugin jira] client: there is no [client nosuch]", 1 },
+	{ PLUGIN "auth = oauth\nclient = a:b\naudience = https://a.example\n",
+	  17, "[plugin jira] client: 'a:b' is not a client_id", 1 },
+	{ PLUGIN "auth = service_http\nclient = jira\n", 17,
+	  "[plugin jira] client: only for auth = oauth", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\n", 15,
+	  "[plugin jira] needs audience or api_url with auth = oauth", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\naudience = http://api.example.com\n",
+	  18, "[plugin jira] audience: 'http://api.example.com' http:// is only "
+	  "allowed for a loopback host", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\naudience = https://a.example/?x\n",
+	  18, "[plugin jira] audience: 'https://a.example/?x' must not have a query "
+	  "or fragment", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\naudience = jira-api\n", 18,
+	  "[plugin jira] audience: 'jira-api' must start with https://", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\naudience = https://u@a.example\n",
+	  18, "must not contain user information", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = https://a.example/#x\n",
+	  18, "[plugin jira] api_url: 'https://a.example/#x' must not have a "
+	  "fragment", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = openapi.yaml\n", 18,
+	  "[plugin jira] api_url: 'openapi.yaml' must start with https://", 1 },
+	{ PLUGIN "auth = none\napi_url = http://api.example.com/openapi.yaml\n", 17,
+	  "http:// is only allowed for a loopback host", 1 },
+	{ CLIENT_OK "[plugin a]\nauth = oauth\nclient = jira\n"
+	  "audience = https://a.example\n[plugin b]\nauth = oauth\n"
+	  "client = jira\naudience = https://b.example\n", 21,
+	  "[plugin b] client: [client jira] is already the client of [plugin a] "
+	  "(line 15)", 1 },
+	{ PLUGIN "auth = none\nname_for_human = Jira\n", 17,
+	  "[plugin jira] name_for_human: not supported yet", 1 },
+	{ PLUGIN "auth = none\nname_for_model = jira\n", 17,
+	  "[plugin jira] name_for_model: not supported yet", 1 },
+	{ PLUGIN "auth = none\ndescription_for_human = x\n", 17,
+	  "[plugin jira] description_for_human: not supported yet", 1 },
+	{ PLUGIN "auth = none\ndescription_for_model = x\n", 17,
+	  "[plugin jira] description_for_model: not supported yet", 1 },
+	{ PLUGIN "auth = none\nverification_token = abc\n", 17,
+	  "[plugin jira] verification_token: not supported yet", 1 },
+	{ PLUGIN "auth = none\nauthorization_content_type = application/json\n",
+	  17, "[plugin jira] authorization_content_type: not supported yet", 1 },
+	{ PLUGIN "auth = none\ncontact_email = a@example.com\n", 17,
+	  "[plugin jira] contact_email: not supported yet", 1 },
+	{ PLUGIN "auth = none\nlegal_info_url = https://a.example/legal\n", 17,
+	  "[plugin jira] legal_info_url: not supported yet", 1 },
+	{ PLUGIN "auth = none\nlogo_url = https://a.example/logo.png\n", 17,
+	  "[plugin jira] logo_url: not supported yet", 1 },
+	{ PLUGIN "auth = none\nservice_secret = " H1 "\n", 17,
+	  "[plugin jira] service_secret: not supported yet", 1 },
+	{ PLUGIN "auth = none\nbogus = 1\n", 17,
+	  "unknown key 'bogus' in [plugin jira]", 1 },
+
 	/* Every error is reported, in line order. */
 	{ BASE "timeout = x\npool = 0\n[nope]\n[server]\nthreads = 100\n", 7,
 	  "[ldap] timeout", 4 },
@@ -581,6 +809,17 @@ test_defaults(void **state)
 	assert_false(cfg->pam.present);
 	assert_string_equal(cfg->pam.service, "idbridge");
 	assert_int_equal(cfg->n_scopes, 0);
+	assert_int_equal(cfg->tokens.access_ttl, 900);
+	assert_int_equal(cfg->tokens.refresh_ttl, 2592000);
+	assert_int_equal(cfg->tokens.code_ttl, 60);
+	assert_int_equal(cfg->tokens.signing_alg, SIGNING_RS256);
+	assert_int_equal(cfg->tokens.directory_cache_ttl, 300);
+	assert_int_equal(cfg->tokens.refresh_max_ttl, 7776000);
+	assert_int_equal(cfg->tokens.groups_claim, GROUPS_CLAIM_MAPPED);
+	assert_int_equal(cfg->n_clients, 0);
+	assert_null(cfg->clients);
+	assert_int_equal(cfg->n_plugins, 0);
+	assert_null(cfg->plugins);
 	config_free(cfg);
 }
 
@@ -711,6 +950,285 @@ test_complete(void **state)
 	assert_string_equal(cfg->scopes[3].scope, "odd;name");
 	assert_string_equal(cfg->scopes[3].members.items[0], "a;b");
 	config_free(cfg);
+}
+
+/* [tokens], clients and plugins with every key, in an order that makes
+ * [client] refer to scopes defined after it. */
+static const char oauth_sections[] =
+	SERVER LDAP                                                    /* 1-6 */
+	"[tokens]\n"
+	"access_ttl = 60\n"
+	"refresh_ttl = 86400\n"
+	"code_ttl = 600\n"                                             /* 10 */
+	"signing_alg = EdDSA\n"
+	"directory_cache_ttl = 0\n"
+	"refresh_max_ttl = 86400\n"
+	"groups_claim = All\n"
+	"[client chatgpt-plugin]\n"                                    /* 15 */
+	"name = Jira (internal) ; shown on the login page\n"
+	"secret = " H1 "\n"
+	"secret = " H2 "\n"
+	"redirect_uri = https://chat.openai.com/aip/plugin-1/oauth/callback\n"
+	"redirect_uri = https://chat.openai.com/aip/g-2/oauth/callback\n" /* 20 */
+	"    https://chatgpt.com/aip/g-2/oauth/callback?x=1\n"
+	"scopes = read:resource\n"
+	"  write:resource\n"
+	"pkce = optional\n"
+	"consent = skip\n"                                             /* 25 */
+	"introspect = yes\n"
+	"[client native]\n"
+	"name = CLI\n"
+	"public = yes\n"
+	"redirect_uri = http://127.0.0.1/cb http://[::1]:8080/cb\n"   /* 30 */
+	"redirect_uri = http://localhost/cb https://[2001:db8::1]/cb\n"
+	"scopes = read:resource\n"
+	"[client urn:x]\n"
+	"[client also:refused]\n"
+	"[plugin jira]\n"                                              /* 35 */
+	"auth = oauth\n"
+	"client = chatgpt-plugin\n"
+	"api_url = https://API.Example.com:443/openapi.yaml\n"
+	"[plugin Native_1.x-y]\n"
+	"auth = oauth\n"                                               /* 40 */
+	"client = native\n"
+	"audience = https://native.example.com/api\n"
+	"api_url = https://native.example.com:8443/openapi.yaml\n"
+	"[plugin alt]\n"
+	"auth = user_http\n"                                           /* 45 */
+	"api_url = http://[::1]:8080/openapi.yaml\n"
+	"[plugin open]\n"
+	"auth = none\n"
+	"[scopes]\n"
+	"read:resource = *\n"                                          /* 50 */
+	"write:resource = engineering\n";
+
+static void
+test_oauth_sections(void **state)
+{
+	struct config_errors errs;
+	struct config *cfg;
+
+	(void)state;
+	/* The two client_ids with ':' are refused; everything else loads. */
+	cfg = load(oauth_sections, &errs);
+	assert_null(cfg);
+	if (errs.n != 2 ||
+	    !has_message(errs.msgs, errs.n, 33, "[client urn:x]: the client_id") ||
+	    !has_message(errs.msgs, errs.n, 34, "the client_id must be")) {
+		dump("got", &errs);
+		fail();
+	}
+	config_errors_free(&errs);
+	config_free(cfg);
+}
+
+static void
+test_oauth_complete(void **state)
+{
+	static const unsigned char h2_first[] = { 0xff, 0xee, 0xdd, 0xcc };
+	char *text = strdup(oauth_sections), *p1, *p2;
+	const struct client_cfg *c;
+	const struct plugin_cfg *p;
+	struct config *cfg;
+
+	(void)state;
+	/* Drop the two refused client sections (lines 33 and 34). */
+	assert_non_null(text);
+	p1 = strstr(text, "[client urn:x]\n");
+	p2 = strstr(text, "[plugin jira]\n");
+	assert_non_null(p1);
+	assert_non_null(p2);
+	memmove(p1, p2, strlen(p2) + 1);
+	cfg = load_ok(text);
+	free(text);
+
+	assert_int_equal(cfg->tokens.access_ttl, 60);
+	assert_int_equal(cfg->tokens.refresh_ttl, 86400);
+	assert_int_equal(cfg->tokens.code_ttl, 600);
+	assert_int_equal(cfg->tokens.signing_alg, SIGNING_EDDSA);
+	assert_int_equal(cfg->tokens.directory_cache_ttl, 0);
+	assert_int_equal(cfg->tokens.refresh_max_ttl, 86400);
+	assert_int_equal(cfg->tokens.groups_claim, GROUPS_CLAIM_ALL);
+
+	assert_int_equal(cfg->n_clients, 2);
+	c = &cfg->clients[0];
+	assert_string_equal(c->id, "chatgpt-plugin");
+	assert_string_equal(c->name, "Jira (internal)");
+	assert_int_equal(c->line, 15);
+	assert_int_equal(c->n_secrets, 2);
+	assert_int_equal(c->secret_hash[0][0], 0x00);
+	assert_int_equal(c->secret_hash[0][1], 0x11);
+	assert_int_equal(c->secret_hash[0][31], 0xff);
+	assert_memory_equal(c->secret_hash[1], h2_first, sizeof(h2_first));
+	assert_int_equal(c->redirect_uris.n, 3);
+	assert_string_equal(c->redirect_uris.items[0],
+	    "https://chat.openai.com/aip/plugin-1/oauth/callback");
+	assert_string_equal(c->redirect_uris.items[2],
+	    "https://chatgpt.com/aip/g-2/oauth/callback?x=1");
+	assert_int_equal(c->scopes.n, 2);
+	assert_string_equal(c->scopes.items[1], "write:resource");
+	assert_false(c->pkce_required);
+	assert_false(c->is_public);
+	assert_true(c->consent_skip);
+	assert_true(c->introspect);
+
+	c = &cfg->clients[1];
+	assert_string_equal(c->id, "native");
+	assert_int_equal(c->n_secrets, 0);
+	assert_true(c->is_public);
+	assert_true(c->pkce_required);
+	assert_false(c->consent_skip);
+	assert_false(c->introspect);
+	assert_int_equal(c->redirect_uris.n, 4);
+	assert_string_equal(c->redirect_uris.items[1], "http://[::1]:8080/cb");
+
+	assert_int_equal(cfg->n_plugins, 4);
+	p = &cfg->plugins[0];
+	assert_string_equal(p->name, "jira");
+	assert_int_equal(p->auth, PLUGIN_AUTH_OAUTH);
+	assert_string_equal(p->client, "chatgpt-plugin");
+	/* The origin of api_url: host lower-cased, the default port dropped. */
+	assert_string_equal(p->audience, "https://api.example.com");
+	assert_string_equal(p->api_url, "https://API.Example.com:443/openapi.yaml");
+	p = &cfg->plugins[1];
+	assert_string_equal(p->name, "Native_1.x-y");
+	assert_string_equal(p->audience, "https://native.example.com/api");
+	p = &cfg->plugins[2];
+	assert_int_equal(p->auth, PLUGIN_AUTH_USER_HTTP);
+	assert_null(p->client);
+	assert_string_equal(p->audience, "http://[::1]:8080");
+	p = &cfg->plugins[3];
+	assert_int_equal(p->auth, PLUGIN_AUTH_NONE);
+	assert_null(p->audience);
+	assert_null(p->api_url);
+
+	assert_ptr_equal(config_plugin_for_client(cfg, "chatgpt-plugin"),
+	    &cfg->plugins[0]);
+	assert_ptr_equal(config_plugin_for_client(cfg, "native"), &cfg->plugins[1]);
+	assert_null(config_plugin_for_client(cfg, "nobody"));
+	assert_null(config_plugin_for_client(cfg, NULL));
+	config_free(cfg);
+}
+
+/* The origin keeps a port that is not the scheme's default. */
+static void
+test_audience_origin(void **state)
+{
+	static const struct {
+		const char *api_url, *audience;
+	} cases[] = {
+		{ "https://a.example.com/x.yaml", "https://a.example.com" },
+		{ "https://a.example.com:8443/x", "https://a.example.com:8443" },
+		{ "https://A.EXAMPLE.com", "https://a.example.com" },
+		{ "https://a.example.com?q", "https://a.example.com" },
+		{ "http://127.0.0.1:80/x", "http://127.0.0.1" },
+		{ "http://localhost:443/x", "http://localhost:443" },
+		{ "https://[2001:DB8::1]:443/", "https://[2001:db8::1]" },
+	};
+	char text[1024];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), CLIENT_OK "[plugin p]\nauth = oauth\n"
+		    "client = jira\napi_url = %s\n", cases[i].api_url);
+		cfg = load_ok(text);
+		assert_string_equal(cfg->plugins[0].audience, cases[i].audience);
+		config_free(cfg);
+	}
+}
+
+/* Redirect URIs that load, stored exactly as written. */
+static void
+test_good_redirect_uris(void **state)
+{
+	static const char punctuation[] = SCOPED
+	    "[client a!#$%&'()*+,-./;<=>?@[^_`{|}~]\nname = P\nsecret = " H1 "\n"
+	    "redirect_uri = https://a.example/cb\nscopes = read\n";
+	struct config *punct;
+	static const char *const uris[] = {
+		"https://example.com",
+		"https://example.com/",
+		"https://example.com/cb?client=1&x=%20y",
+		"https://example.com:8443/cb",
+		"https://[2001:db8::1]/cb",
+		"https://claude.ai/api/mcp/auth_callback",
+		"https://chatgpt.com/connector/oauth/abc123",
+		"http://127.0.0.1/cb",
+		"http://127.0.0.1:61000/cb",
+		"http://127.9.9.9/cb",
+		"http://[::1]/cb",
+		"http://[::1]:9/cb",
+		"http://localhost/cb",
+		"http://LOCALHOST:1234/",
+	};
+	char text[1024];
+
+	(void)state;
+	/* Any printable ASCII but space, '"', '\\' and ':' is a client_id. */
+	punct = load_ok(punctuation);
+	assert_string_equal(punct->clients[0].id, "a!#$%&'()*+,-./;<=>?@[^_`{|}~");
+	config_free(punct);
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), REDIRECT("%s"), uris[i]);
+		cfg = load_ok(text);
+		assert_int_equal(cfg->clients[0].redirect_uris.n, 2);
+		assert_string_equal(cfg->clients[0].redirect_uris.items[1], uris[i]);
+		config_free(cfg);
+	}
+}
+
+/* A pasted secret must not reach the messages (they end up in logs). */
+static void
+test_secret_not_echoed(void **state)
+{
+	struct config_errors errs;
+	struct config *cfg;
+
+	(void)state;
+	cfg = load(CH "secret = Xy7pQ2rS9tUvW3\n", &errs);
+	assert_null(cfg);
+	assert_int_equal(errs.n, 1);
+	assert_null(strstr(errs.msgs[0], "Xy7pQ2rS9tUvW3"));
+	config_errors_free(&errs);
+}
+
+/* IDB_MAX_CLIENTS sections load; one more is refused at its header. */
+static void
+test_client_limit(void **state)
+{
+	size_t cap = strlen(SCOPED) + (IDB_MAX_CLIENTS + 1) * 256;
+	char *text = malloc(cap), *p;
+	struct config_errors errs;
+	struct config *cfg;
+	unsigned line;
+
+	(void)state;
+	assert_non_null(text);
+	p = text + sprintf(text, "%s", SCOPED);
+	line = 10;
+	for (unsigned i = 0; i < IDB_MAX_CLIENTS; i++) {
+		p += sprintf(p, "[client c%u]\nname = C\nsecret = " H1 "\n"
+		    "redirect_uri = https://a.example/cb\nscopes = read\n", i);
+		line += 5;
+	}
+	cfg = load_ok(text);
+	assert_int_equal(cfg->n_clients, IDB_MAX_CLIENTS);
+	config_free(cfg);
+
+	sprintf(p, "[client one-more]\nname = C\n");
+	cfg = load(text, &errs);
+	assert_null(cfg);
+	if (errs.n != 1 || !has_message(errs.msgs, errs.n, line,
+	    "too many [client] sections (max 256)")) {
+		dump("got", &errs);
+		fail();
+	}
+	config_errors_free(&errs);
+	free(text);
 }
 
 static void
@@ -1063,6 +1581,67 @@ test_example(void **state)
 	config_errors_free(&errs);
 }
 
+/*
+ * The example's commented client and plugin sections load once the
+ * administrator removes one ';' from each line between the markers.
+ */
+static void
+test_example_clients(void **state)
+{
+	static const char begin[] = "; ---- begin example: clients and plugins ----\n";
+	static const char end[] = "; ---- end example ----\n";
+	FILE *f = fopen(IDB_TEST_SRCDIR "/config/idbridge.conf.example", "r");
+	char *text, *out, *o, *b, *e;
+	struct config *cfg;
+	long size;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size > 0);
+	rewind(f);
+	text = calloc(1, (size_t)size + 1);
+	out = calloc(1, (size_t)size + 1);
+	assert_non_null(text);
+	assert_non_null(out);
+	assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	b = strstr(text, begin);
+	e = strstr(text, end);
+	assert_non_null(b);
+	assert_non_null(e);
+	assert_true(b < e);
+	b += strlen(begin);
+	o = out;
+	memcpy(o, text, (size_t)(b - text));
+	o += b - text;
+	while (b < e) {
+		char *nl = strchr(b, '\n');
+
+		assert_int_equal(*b, ';');
+		b++;
+		memcpy(o, b, (size_t)(nl + 1 - b));
+		o += nl + 1 - b;
+		b = nl + 1;
+	}
+	strcpy(o, e);
+	/* Written where load_ok reads from (the example has no @DIR@). */
+	cfg = load_ok(out);
+	assert_int_equal(cfg->n_clients, 2);
+	assert_string_equal(cfg->clients[0].id, "jira");
+	assert_int_equal(cfg->clients[0].n_secrets, 1);
+	assert_int_equal(cfg->clients[0].redirect_uris.n, 3);
+	assert_false(cfg->clients[0].pkce_required);
+	assert_true(cfg->clients[1].is_public);
+	assert_int_equal(cfg->n_plugins, 1);
+	assert_string_equal(cfg->plugins[0].audience,
+	    "https://jira-plugin.example.com");
+	config_free(cfg);
+	free(text);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -1072,6 +1651,12 @@ main(void)
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_complete),
+		cmocka_unit_test(test_oauth_sections),
+		cmocka_unit_test(test_oauth_complete),
+		cmocka_unit_test(test_audience_origin),
+		cmocka_unit_test(test_good_redirect_uris),
+		cmocka_unit_test(test_secret_not_echoed),
+		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_good_addresses),
 		cmocka_unit_test(test_long_lines),
@@ -1081,6 +1666,7 @@ main(void)
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_example_clients),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,303 @@
+/*
+ * store_sqlite_keys.c — the signing_keys table (schema: store_sqlite.c,
+ * migration 3).  keys.c decides when keys sign and retire; this file only
+ * runs each change as one transaction.
+ *
+ * Every write bumps meta.signing_keys_generation in the same transaction,
+ * so a running daemon notices a rotation made by another process (the admin
+ * command, another instance) with one tiny read.  Private keys are read
+ * into memory that store_signing_keys_free wipes; they are never logged.
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_sqlite_int.h"
+#include "util.h"
+
+static int
+db_error(sqlite3 *db, char **err_r)
+{
+	*err_r = strdup(sqlite3_errmsg(db));
+	return -1;
+}
+
+static int
+exec(sqlite3 *db, const char *sql, char **err_r)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	return 0;
+}
+
+static void
+rollback(sqlite3 *db)
+{
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int
+read_generation(sqlite3 *db, int64_t *gen_r, char **err_r)
+{
+	sqlite3_stmt *s = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta"
+	    " WHERE key = 'signing_keys_generation'", -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*gen_r = sqlite3_column_int64(s, 0);
+		r = 0;
+	} else
+		db_error(db, err_r);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_signing_keys_generation(struct store *st, int64_t *generation_r, char **err_r)
+{
+	sqlite3 *db;
+
+	*err_r = NULL;
+	if ((db = store_sqlite_db(st, err_r)) == NULL)
+		return -1;
+	return read_generation(db, generation_r, err_r);
+}
+
+void
+store_signing_keys_free(struct store_signing_key *keys, size_t n)
+{
+	if (keys == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i].kid);
+		free(keys[i].alg);
+		free_secret_str(keys[i].private_pem);
+	}
+	free(keys);
+}
+
+static char *
+column_dup(sqlite3_stmt *s, int col)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	return t != NULL ? strdup((const char *)t) : NULL;
+}
+
+/* One row of the SELECT in store_signing_keys_load into k. */
+static int
+take_row(sqlite3_stmt *s, struct store_signing_key *k)
+{
+	k->kid = column_dup(s, 0);
+	k->alg = column_dup(s, 1);
+	k->private_pem = column_dup(s, 2);
+	k->created_at = sqlite3_column_int64(s, 3);
+	k->activate_at = sqlite3_column_int64(s, 4);
+	k->retire_at = sqlite3_column_int64(s, 5);   /* NULL reads as 0 */
+	k->drop_at = sqlite3_column_int64(s, 6);
+	return k->kid != NULL && k->alg != NULL && k->private_pem != NULL ? 0 : -1;
+}
+
+int
+store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key **keys_r,
+    size_t *n_r, int64_t *generation_r, char **err_r)
+{
+	struct store_signing_key *keys = NULL;
+	sqlite3_stmt *s = NULL;
+	sqlite3 *db;
+	size_t n = 0;
+	int rc, r = -1;
+
+	*err_r = NULL;
+	*keys_r = NULL;
+	*n_r = 0;
+	if ((db = store_sqlite_db(st, err_r)) == NULL)
+		return -1;
+	/* One read transaction: the generation matches the rows. */
+	if (exec(db, "BEGIN", err_r) != 0)
+		return -1;
+	if (read_generation(db, generation_r, err_r) != 0)
+		goto out;
+	if (sqlite3_prepare_v2(db, "SELECT kid, alg, private_key, created_at, activate_at,"
+	    " retire_at, drop_at FROM signing_keys WHERE drop_at IS NULL OR drop_at > ?"
+	    " ORDER BY activate_at, created_at, kid", -1, &s, NULL) != SQLITE_OK) {
+		db_error(db, err_r);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, now);
+	if ((keys = calloc(IDB_MAX_SIGNING_KEYS, sizeof(*keys))) == NULL) {
+		*err_r = strdup("out of memory");
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == IDB_MAX_SIGNING_KEYS) {
+			*err_r = strdup("more signing keys are published than idbridge accepts");
+			goto out;
+		}
+		if (take_row(s, &keys[n++]) != 0) {
+			*err_r = strdup("out of memory");
+			goto out;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(db, err_r);
+		goto out;
+	}
+	*keys_r = keys;
+	*n_r = n;
+	keys = NULL;
+	r = 0;
+out:
+	sqlite3_finalize(s);
+	store_signing_keys_free(keys, IDB_MAX_SIGNING_KEYS);
+	rollback(db);  /* ends the read transaction */
+	return r;
+}
+
+static int
+insert_key(sqlite3 *db, const struct store_signing_key *key, int64_t activate_at,
+    char **err_r)
+{
+	sqlite3_stmt *s = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO signing_keys (kid, alg, private_key,"
+	    " created_at, activate_at) VALUES (?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	sqlite3_bind_text(s, 1, key->kid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key->alg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key->private_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, key->created_at);
+	sqlite3_bind_int64(s, 5, activate_at);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	else
+		db_error(db, err_r);
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Does some key sign at now?  1, 0, or -1. */
+static int
+some_key_signs(sqlite3 *db, int64_t now, char **err_r)
+{
+	sqlite3_stmt *s = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM signing_keys WHERE activate_at <= ?1"
+	    " AND (retire_at IS NULL OR retire_at > ?1)", -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	sqlite3_bind_int64(s, 1, now);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		r = sqlite3_column_int64(s, 0) > 0;
+	else
+		db_error(db, err_r);
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int
+bump_generation(sqlite3 *db, char **err_r)
+{
+	return exec(db, "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+	    " WHERE key = 'signing_keys_generation'", err_r);
+}
+
+int
+store_signing_key_create_first(struct store *st, const struct store_signing_key *key,
+    int64_t now, bool *inserted_r, char **err_r)
+{
+	sqlite3 *db;
+	int signs;
+
+	*err_r = NULL;
+	*inserted_r = false;
+	if ((db = store_sqlite_db(st, err_r)) == NULL)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err_r) != 0)
+		return -1;
+	if ((signs = some_key_signs(db, now, err_r)) < 0)
+		goto fail;
+	if (signs == 0 && (insert_key(db, key, now, err_r) != 0 ||
+	    bump_generation(db, err_r) != 0))
+		goto fail;
+	if (exec(db, "COMMIT", err_r) != 0)
+		goto fail;
+	*inserted_r = signs == 0;
+	return 0;
+fail:
+	rollback(db);
+	return -1;
+}
+
+static int
+retire_others(sqlite3 *db, const char *new_kid, int64_t retire_at, int64_t drop_at,
+    char **err_r)
+{
+	sqlite3_stmt *s = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "UPDATE signing_keys SET retire_at = ?, drop_at = ?"
+	    " WHERE retire_at IS NULL AND kid != ?", -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	sqlite3_bind_int64(s, 1, retire_at);
+	sqlite3_bind_int64(s, 2, drop_at);
+	sqlite3_bind_text(s, 3, new_kid, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	else
+		db_error(db, err_r);
+	sqlite3_finalize(s);
+	return r;
+}
+
+static int
+delete_dropped(sqlite3 *db, int64_t now, char **err_r)
+{
+	sqlite3_stmt *s = NULL;
+	int r = -1;
+
+	if (sqlite3_prepare_v2(db, "DELETE FROM signing_keys WHERE drop_at IS NOT NULL"
+	    " AND drop_at <= ?", -1, &s, NULL) != SQLITE_OK)
+		return db_error(db, err_r);
+	sqlite3_bind_int64(s, 1, now);
+	if (sqlite3_step(s) == SQLITE_DONE)
+		r = 0;
+	else
+		db_error(db, err_r);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+store_signing_key_rotate(struct store *st, const struct store_signing_key *key,
+    int64_t now, int64_t delay, int64_t linger, int64_t *activate_at_r, char **err_r)
+{
+	int64_t activate_at = now;
+	sqlite3 *db;
+	int signs;
+
+	*err_r = NULL;
+	if ((db = store_sqlite_db(st, err_r)) == NULL)
+		return -1;
+	if (exec(db, "BEGIN IMMEDIATE", err_r) != 0)
+		return -1;
+	if (delete_dropped(db, now, err_r) != 0 || (signs = some_key_signs(db, now, err_r)) < 0)
+		goto fail;
+	if (signs)
+		activate_at = now + delay;
+	if (insert_key(db, key, activate_at, err_r) != 0 ||
+	    retire_others(db, key->kid, activate_at, activate_at + linger, err_r) != 0 ||
+	    bump_generation(db, err_r) != 0 || exec(db, "COMMIT", err_r) != 0)
+		goto fail;
+	*activate_at_r = activate_at;
+	return 0;
+fail:
+	rollback(db);
+	return -1;
+}
