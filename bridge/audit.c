@@ -1,6 +1,9 @@
 /* audit.c — security event lines (see audit.h). */
 #include "autoconfig.h"
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "audit.h"
 #include "log.h"
 
@@ -14,4 +17,18 @@ audit_login(const char *backend, const char *user, enum auth_result result,
 	    "audit: event=login user=\"%s\" outcome=%s addr=%s backend=%s",
 	    log_safe(u, sizeof(u), user), auth_result_name(result),
 	    log_safe(a, sizeof(a), addr), backend);
+}
+
+void
+audit_token(const char *event, const char *user, const char *client, const char *outcome,
+    const char *addr)
+{
+	char u[LOG_SAFE_BUF], c[LOG_SAFE_BUF], a[LOG_SAFE_BUF];
+	bool ok = strcmp(outcome, "ok") == 0;
+
+	log_msg(ok ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "audit: event=%s user=\"%s\" client=\"%s\" outcome=%s addr=%s", event,
+	    log_safe(u, sizeof(u), user != NULL ? user : "-"),
+	    log_safe(c, sizeof(c), client != NULL ? client : "-"), outcome,
+	    log_safe(a, sizeof(a), addr != NULL ? addr : "-"));
 }

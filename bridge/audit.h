@@ -13,4 +13,12 @@
 void audit_login(const char *backend, const char *user, enum auth_result result,
     const char *addr);
 
+/*
+ * A token event: event is one of "token" (issued for a code), "refresh",
+ * "code_replay", "refresh_reuse", "revoke"; outcome a short word ("ok",
+ * "invalid_grant", "unavailable", …).  user and client may be NULL.
+ */
+void audit_token(const char *event, const char *user, const char *client,
+    const char *outcome, const char *addr);
+
 #endif

@@ -68,6 +68,20 @@
 #define IDB_THROTTLE_MAX_S 300          /* the longest wait between attempts */
 #define IDB_THROTTLE_USER_CAP 5         /* then no directory bind until the window passes */
 
+/* The sign-in flow (h_authorize.c). */
+#define IDB_PREAUTH_TTL_S 600           /* to sign in after GET /authorize */
+#define IDB_SESSION_TTL_S 28800         /* a browser session: one working day */
+#define IDB_LOGIN_FAILURE_MIN_MS 800    /* every failed sign-in takes at least this long */
+
+/* Token endpoint, introspection, revocation (params.c, h_token.c, dircache.c). */
+#define IDB_MAX_BASIC_AUTH_LEN 1024   /* an Authorization: Basic header value */
+#define IDB_MAX_CLIENT_SECRET_LEN 512 /* a client secret as sent */
+#define IDB_DIRCACHE_SLOTS 4096       /* users whose fresh identity is cached */
+#define IDB_TOKEN_RETRY_AFTER_S 5     /* Retry-After when the directory is down */
+#define IDB_REFRESH_TOKEN_BYTES 32    /* random bytes of a refresh token */
+#define IDB_FAMILY_ID_BYTES 16        /* random bytes of a refresh family id */
+#define IDB_JTI_BYTES 16              /* random bytes of an access token's jti */
+
 /* Health. */
 #define IDB_HEALTH_CACHE_S 3          /* /healthz directory probe is cached this long */
 

@@ -23,10 +23,13 @@
 #include "backend.h"
 #include "cli.h"
 #include "config.h"
+#include "delayq.h"
 #include "http.h"
 #include "keys.h"
+#include "dircache.h"
 #include "log.h"
 #include "privdrop.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "store.h"
 #include "template.h"
@@ -119,10 +122,18 @@ wait_for_stop(const sigset_t *set, const char *templates)
 	}
 }
 
+/*
+ * Answer every suspended request: close the auth pool first (its running
+ * jobs finish and may hand failed sign-ins to the delay queue), then the
+ * delay queue (which answers what waits there at once).
+ */
 static void
-close_authpool(void *arg)
+answer_suspended(void *arg)
 {
-	authpool_close(arg);
+	struct server *srv = arg;
+
+	authpool_close(srv->authpool);
+	delayq_close(srv->delayq);
 }
 
 /* Everything after the privilege drop. */
@@ -154,6 +165,15 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("backend %s: %s", srv.backend_ops->name, err != NULL ? err : "cannot start");
 		goto out;
 	}
+	if ((srv.ratelimit = ratelimit_new(IDB_THROTTLE_ENTRIES)) == NULL ||
+	    (srv.delayq = delayq_new()) == NULL) {
+		log_err("cannot start the sign-in throttle: %s", strerror(errno));
+		goto out;
+	}
+	if ((srv.dircache = dircache_new(cfg->tokens.directory_cache_ttl)) == NULL) {
+		log_err("cannot allocate the directory cache");
+		goto out;
+	}
 	if ((srv.authpool = authpool_new(cfg->server.auth_workers, IDB_AUTH_QUEUE_LEN,
 	    IDB_AUTH_PER_ADDR_INFLIGHT)) == NULL) {
 		log_err("cannot start the auth workers: %s", strerror(errno));
@@ -172,18 +192,21 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_warn("cannot write the port file %s: %s", o->port_file, strerror(errno));
 	wait_for_stop(set, cfg->server.templates);
 	/* Suspended requests are answered when the auth pool closes, before MHD stops. */
-	http_stop(d, close_authpool, srv.authpool);
+	http_stop(d, answer_suspended, &srv);
 	d = NULL;
 	status = 0;
 	log_info("stopped");
 out:
 	if (d != NULL)
-		http_stop(d, close_authpool, srv.authpool);
+		http_stop(d, answer_suspended, &srv);
 	authpool_close(srv.authpool);
 	authpool_free(srv.authpool);
+	delayq_free(srv.delayq);
+	ratelimit_free(srv.ratelimit);
 	if (srv.backend != NULL)
 		srv.backend_ops->free(srv.backend);
 	keys_free(srv.keys);
+	dircache_free(srv.dircache);
 	store_close(srv.store);
 	tpl_shutdown();
 	health_cache_destroy(&srv.health);

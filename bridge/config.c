@@ -1499,18 +1499,6 @@ apply_groups_claim(struct loader *ld, const struct entry *e,
 #define CLIENT(ld) ((struct client_cfg *)(ld)->target)
 #define PLUGIN(ld) ((struct plugin_cfg *)(ld)->target)
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "sha256:<64 hex>" into out; false when it is not that. */
 static bool
 parse_secret_hash(const char *v, unsigned char out[IDB_SHA256_LEN])
@@ -1519,7 +1507,7 @@ parse_secret_hash(const char *v, unsigned char out[IDB_SHA256_LEN])
 		return false;
 	v += 7;
 	for (size_t i = 0; i < IDB_SHA256_LEN; i++) {
-		int hi = hex_value(v[2 * i]), lo = hex_value(v[2 * i + 1]);
+		int hi = hex_digit_value(v[2 * i]), lo = hex_digit_value(v[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

@@ -5,18 +5,7 @@
 #include <string.h>
 
 #include "form.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "util.h"
 
 long
 form_decode(const char *in, size_t len, char *out, size_t out_size)
@@ -31,8 +20,8 @@ form_decode(const char *in, size_t len, char *out, size_t out_size)
 
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = hex_digit_value((unsigned char)in[i + 1]);
+			lo = hex_digit_value((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

@@ -37,10 +37,15 @@
 const struct route http_routes[] = {
 	{ "GET", "/livez", h_livez },
 	{ "GET", "/healthz", h_healthz },
+	{ "GET", "/authorize", h_authorize },
+	{ "POST", "/authorize", h_authorize },
 	{ "GET", "/jwks.json", h_jwks },
 	{ "GET", "/.well-known/oauth-authorization-server", h_discovery },
 	{ "GET", "/.well-known/openid-configuration", h_discovery },
 	{ "GET", "/static/style.css", h_static_css },
+	{ "POST", "/token", h_token },
+	{ "POST", "/introspect", h_introspect },
+	{ "POST", "/revoke", h_revoke },
 };
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -129,6 +134,14 @@ http_body(const struct http_request *req, size_t *len_r)
 {
 	*len_r = req->body_len;
 	return req->body != NULL ? req->body : "";
+}
+
+const char *
+http_raw_query(const struct http_request *req)
+{
+	const char *q = req->raw_uri != NULL ? strchr(req->raw_uri, '?') : NULL;
+
+	return q != NULL ? q + 1 : NULL;
 }
 
 const char *

@@ -55,6 +55,8 @@ const char *http_path(const struct http_request *req);
 const char *http_request_id(const struct http_request *req);
 const char *http_client_addr(const struct http_request *req);
 const char *http_body(const struct http_request *req, size_t *len_r);
+/* The raw query string (after '?', still percent-encoded), or NULL when there is none. */
+const char *http_raw_query(const struct http_request *req);
 /* A request header (first value), or NULL. */
 const char *http_header(struct http_request *req, const char *name);
 /*
@@ -94,9 +96,13 @@ extern const size_t http_n_routes;
 
 /* Handlers (one h_<group>.c per endpoint group). */
 enum http_outcome h_livez(struct http_request *req);
+enum http_outcome h_authorize(struct http_request *req);
 enum http_outcome h_healthz(struct http_request *req);
 enum http_outcome h_jwks(struct http_request *req);
 enum http_outcome h_discovery(struct http_request *req);
 enum http_outcome h_static_css(struct http_request *req);
+enum http_outcome h_token(struct http_request *req);
+enum http_outcome h_introspect(struct http_request *req);
+enum http_outcome h_revoke(struct http_request *req);
 
 #endif

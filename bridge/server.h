@@ -18,6 +18,9 @@ struct backend;
 struct backend_ops;
 struct authpool;
 struct keys;
+struct dircache;
+struct ratelimit;
+struct delayq;
 
 /* The directory's last health probe, shared by /healthz requests. */
 struct health_cache {
@@ -35,6 +38,9 @@ struct server {
 	struct authpool *authpool;
 	struct health_cache health;
 	struct keys *keys;           /* JWT signing keys (keys.h) */
+	struct dircache *dircache;   /* identities fresh from the directory (dircache.h) */
+	struct ratelimit *ratelimit; /* login throttling (ratelimit.h) */
+	struct delayq *delayq;       /* resumes failed sign-ins after the minimum time */
 };
 
 /* Answers a directory health probe, cached for IDB_HEALTH_CACHE_S. */

@@ -138,6 +138,9 @@ enum store_result store_family_revoke(struct store *st, const char *family_id,
 /* Remember which family issued an access token (jti), for revocation. */
 enum store_result store_access_put(struct store *st, const char *jti,
     const char *family_id, int64_t expires_at) IDB_WUR;
+/* The family that issued access token jti: OK with a new *family_r, NOT_FOUND, ERROR. */
+enum store_result store_access_family(struct store *st, const char *jti,
+    char **family_r) IDB_WUR;
 /* OK (active), REVOKED (its family was revoked), NOT_FOUND (never issued here). */
 enum store_result store_access_check(struct store *st, const char *jti) IDB_WUR;
 

@@ -19,18 +19,9 @@
 #include "util.h"
 
 static int
-db_error(sqlite3 *db, char **err_r)
+exec(struct store *st, const char *sql, char **err_r)
 {
-	*err_r = strdup(sqlite3_errmsg(db));
-	return -1;
-}
-
-static int
-exec(sqlite3 *db, const char *sql, char **err_r)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	return 0;
+	return store_stmt_write(st, NULL, err_r, sql, "");
 }
 
 static void
@@ -39,33 +30,29 @@ rollback(sqlite3 *db)
 	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int
-read_generation(sqlite3 *db, int64_t *gen_r, char **err_r)
+/* Start a transaction (sql: "BEGIN" or "BEGIN IMMEDIATE"); its connection, or NULL. */
+static sqlite3 *
+begin(struct store *st, const char *sql, char **err_r)
 {
-	sqlite3_stmt *s = NULL;
-	int r = -1;
+	sqlite3 *db;
 
-	if (sqlite3_prepare_v2(db, "SELECT CAST(value AS INTEGER) FROM meta"
-	    " WHERE key = 'signing_keys_generation'", -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*gen_r = sqlite3_column_int64(s, 0);
-		r = 0;
-	} else
-		db_error(db, err_r);
-	sqlite3_finalize(s);
-	return r;
+	if ((db = store_sqlite_db(st, err_r)) == NULL || exec(st, sql, err_r) != 0)
+		return NULL;
+	return db;
+}
+
+static int
+read_generation(struct store *st, int64_t *gen_r, char **err_r)
+{
+	return store_stmt_int64(st, gen_r, err_r, "SELECT CAST(value AS INTEGER) FROM meta"
+	    " WHERE key = 'signing_keys_generation'", "");
 }
 
 int
 store_signing_keys_generation(struct store *st, int64_t *generation_r, char **err_r)
 {
-	sqlite3 *db;
-
 	*err_r = NULL;
-	if ((db = store_sqlite_db(st, err_r)) == NULL)
-		return -1;
-	return read_generation(db, generation_r, err_r);
+	return read_generation(st, generation_r, err_r);
 }
 
 void
@@ -81,21 +68,13 @@ store_signing_keys_free(struct store_signing_key *keys, size_t n)
 	free(keys);
 }
 
-static char *
-column_dup(sqlite3_stmt *s, int col)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
-}
-
 /* One row of the SELECT in store_signing_keys_load into k. */
 static int
 take_row(sqlite3_stmt *s, struct store_signing_key *k)
 {
-	k->kid = column_dup(s, 0);
-	k->alg = column_dup(s, 1);
-	k->private_pem = column_dup(s, 2);
+	k->kid = store_sqlite_col_text(s, 0);
+	k->alg = store_sqlite_col_text(s, 1);
+	k->private_pem = store_sqlite_col_text(s, 2);
 	k->created_at = sqlite3_column_int64(s, 3);
 	k->activate_at = sqlite3_column_int64(s, 4);
 	k->retire_at = sqlite3_column_int64(s, 5);   /* NULL reads as 0 */
@@ -108,7 +87,7 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
     size_t *n_r, int64_t *generation_r, char **err_r)
 {
 	struct store_signing_key *keys = NULL;
-	sqlite3_stmt *s = NULL;
+	struct store_stmt q = { NULL, NULL };
 	sqlite3 *db;
 	size_t n = 0;
 	int rc, r = -1;
@@ -116,36 +95,31 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
 	*err_r = NULL;
 	*keys_r = NULL;
 	*n_r = 0;
-	if ((db = store_sqlite_db(st, err_r)) == NULL)
-		return -1;
 	/* One read transaction: the generation matches the rows. */
-	if (exec(db, "BEGIN", err_r) != 0)
+	if ((db = begin(st, "BEGIN", err_r)) == NULL)
 		return -1;
-	if (read_generation(db, generation_r, err_r) != 0)
+	if (read_generation(st, generation_r, err_r) != 0)
 		goto out;
-	if (sqlite3_prepare_v2(db, "SELECT kid, alg, private_key, created_at, activate_at,"
-	    " retire_at, drop_at FROM signing_keys WHERE drop_at IS NULL OR drop_at > ?"
-	    " ORDER BY activate_at, created_at, kid", -1, &s, NULL) != SQLITE_OK) {
-		db_error(db, err_r);
+	if (store_stmt_prepare(st, &q, err_r, "SELECT kid, alg, private_key, created_at,"
+	    " activate_at, retire_at, drop_at FROM signing_keys WHERE drop_at IS NULL"
+	    " OR drop_at > ? ORDER BY activate_at, created_at, kid", "i", now) != 0)
 		goto out;
-	}
-	sqlite3_bind_int64(s, 1, now);
 	if ((keys = calloc(IDB_MAX_SIGNING_KEYS, sizeof(*keys))) == NULL) {
 		*err_r = strdup("out of memory");
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
 		if (n == IDB_MAX_SIGNING_KEYS) {
 			*err_r = strdup("more signing keys are published than idbridge accepts");
 			goto out;
 		}
-		if (take_row(s, &keys[n++]) != 0) {
+		if (take_row(q.s, &keys[n++]) != 0) {
 			*err_r = strdup("out of memory");
 			goto out;
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		db_error(db, err_r);
+		store_sqlite_error(db, "signing key read", err_r);
 		goto out;
 	}
 	*keys_r = keys;
@@ -153,58 +127,37 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
 	keys = NULL;
 	r = 0;
 out:
-	sqlite3_finalize(s);
+	store_stmt_finish(&q);
 	store_signing_keys_free(keys, IDB_MAX_SIGNING_KEYS);
 	rollback(db);  /* ends the read transaction */
 	return r;
 }
 
 static int
-insert_key(sqlite3 *db, const struct store_signing_key *key, int64_t activate_at,
+insert_key(struct store *st, const struct store_signing_key *key, int64_t activate_at,
     char **err_r)
 {
-	sqlite3_stmt *s = NULL;
-	int r = -1;
-
-	if (sqlite3_prepare_v2(db, "INSERT INTO signing_keys (kid, alg, private_key,"
-	    " created_at, activate_at) VALUES (?, ?, ?, ?, ?)", -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	sqlite3_bind_text(s, 1, key->kid, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, key->alg, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key->private_pem, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, key->created_at);
-	sqlite3_bind_int64(s, 5, activate_at);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		r = 0;
-	else
-		db_error(db, err_r);
-	sqlite3_finalize(s);
-	return r;
+	return store_stmt_write(st, NULL, err_r, "INSERT INTO signing_keys (kid, alg,"
+	    " private_key, created_at, activate_at) VALUES (?, ?, ?, ?, ?)", "sssii", key->kid,
+	    key->alg, key->private_pem, key->created_at, activate_at);
 }
 
 /* Does some key sign at now?  1, 0, or -1. */
 static int
-some_key_signs(sqlite3 *db, int64_t now, char **err_r)
+some_key_signs(struct store *st, int64_t now, char **err_r)
 {
-	sqlite3_stmt *s = NULL;
-	int r = -1;
+	int64_t count;
 
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM signing_keys WHERE activate_at <= ?1"
-	    " AND (retire_at IS NULL OR retire_at > ?1)", -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	sqlite3_bind_int64(s, 1, now);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		r = sqlite3_column_int64(s, 0) > 0;
-	else
-		db_error(db, err_r);
-	sqlite3_finalize(s);
-	return r;
+	if (store_stmt_int64(st, &count, err_r, "SELECT count(*) FROM signing_keys"
+	    " WHERE activate_at <= ?1 AND (retire_at IS NULL OR retire_at > ?1)", "i", now) != 0)
+		return -1;
+	return count > 0;
 }
 
 static int
-bump_generation(sqlite3 *db, char **err_r)
+bump_generation(struct store *st, char **err_r)
 {
-	return exec(db, "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+	return exec(st, "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
 	    " WHERE key = 'signing_keys_generation'", err_r);
 }
 
@@ -217,16 +170,14 @@ store_signing_key_create_first(struct store *st, const struct store_signing_key 
 
 	*err_r = NULL;
 	*inserted_r = false;
-	if ((db = store_sqlite_db(st, err_r)) == NULL)
+	if ((db = begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
 		return -1;
-	if (exec(db, "BEGIN IMMEDIATE", err_r) != 0)
-		return -1;
-	if ((signs = some_key_signs(db, now, err_r)) < 0)
+	if ((signs = some_key_signs(st, now, err_r)) < 0)
 		goto fail;
-	if (signs == 0 && (insert_key(db, key, now, err_r) != 0 ||
-	    bump_generation(db, err_r) != 0))
+	if (signs == 0 && (insert_key(st, key, now, err_r) != 0 ||
+	    bump_generation(st, err_r) != 0))
 		goto fail;
-	if (exec(db, "COMMIT", err_r) != 0)
+	if (exec(st, "COMMIT", err_r) != 0)
 		goto fail;
 	*inserted_r = signs == 0;
 	return 0;
@@ -236,42 +187,19 @@ fail:
 }
 
 static int
-retire_others(sqlite3 *db, const char *new_kid, int64_t retire_at, int64_t drop_at,
+retire_others(struct store *st, const char *new_kid, int64_t retire_at, int64_t drop_at,
     char **err_r)
 {
-	sqlite3_stmt *s = NULL;
-	int r = -1;
-
-	if (sqlite3_prepare_v2(db, "UPDATE signing_keys SET retire_at = ?, drop_at = ?"
-	    " WHERE retire_at IS NULL AND kid != ?", -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	sqlite3_bind_int64(s, 1, retire_at);
-	sqlite3_bind_int64(s, 2, drop_at);
-	sqlite3_bind_text(s, 3, new_kid, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		r = 0;
-	else
-		db_error(db, err_r);
-	sqlite3_finalize(s);
-	return r;
+	return store_stmt_write(st, NULL, err_r, "UPDATE signing_keys SET retire_at = ?,"
+	    " drop_at = ? WHERE retire_at IS NULL AND kid != ?", "iis", retire_at, drop_at,
+	    new_kid);
 }
 
 static int
-delete_dropped(sqlite3 *db, int64_t now, char **err_r)
+delete_dropped(struct store *st, int64_t now, char **err_r)
 {
-	sqlite3_stmt *s = NULL;
-	int r = -1;
-
-	if (sqlite3_prepare_v2(db, "DELETE FROM signing_keys WHERE drop_at IS NOT NULL"
-	    " AND drop_at <= ?", -1, &s, NULL) != SQLITE_OK)
-		return db_error(db, err_r);
-	sqlite3_bind_int64(s, 1, now);
-	if (sqlite3_step(s) == SQLITE_DONE)
-		r = 0;
-	else
-		db_error(db, err_r);
-	sqlite3_finalize(s);
-	return r;
+	return store_stmt_write(st, NULL, err_r, "DELETE FROM signing_keys"
+	    " WHERE drop_at IS NOT NULL AND drop_at <= ?", "i", now);
 }
 
 int
@@ -283,17 +211,15 @@ store_signing_key_rotate(struct store *st, const struct store_signing_key *key,
 	int signs;
 
 	*err_r = NULL;
-	if ((db = store_sqlite_db(st, err_r)) == NULL)
+	if ((db = begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
 		return -1;
-	if (exec(db, "BEGIN IMMEDIATE", err_r) != 0)
-		return -1;
-	if (delete_dropped(db, now, err_r) != 0 || (signs = some_key_signs(db, now, err_r)) < 0)
+	if (delete_dropped(st, now, err_r) != 0 || (signs = some_key_signs(st, now, err_r)) < 0)
 		goto fail;
 	if (signs)
 		activate_at = now + delay;
-	if (insert_key(db, key, activate_at, err_r) != 0 ||
-	    retire_others(db, key->kid, activate_at, activate_at + linger, err_r) != 0 ||
-	    bump_generation(db, err_r) != 0 || exec(db, "COMMIT", err_r) != 0)
+	if (insert_key(st, key, activate_at, err_r) != 0 ||
+	    retire_others(st, key->kid, activate_at, activate_at + linger, err_r) != 0 ||
+	    bump_generation(st, err_r) != 0 || exec(st, "COMMIT", err_r) != 0)
 		goto fail;
 	*activate_at_r = activate_at;
 	return 0;

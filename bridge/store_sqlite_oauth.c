@@ -1,9 +1,9 @@
 /*
  * store_sqlite_oauth.c — the OAuth tables of store_oauth.h on SQLite.
  *
- * Statements are bound through one small helper: a format string names each
- * argument's type — 'h' a STORE_HASH_LEN-byte hash, 's' text, 'S' text or
- * NULL, 'i' int64 — so no SQL is ever built from values.  Read-modify-write
+ * Statements are bound through store_sqlite_stmt.c (a format string names
+ * each argument's type), so no SQL is ever built from values; errors are
+ * logged there and come back here as STORE_ERROR.  Read-modify-write
  * sequences run under BEGIN IMMEDIATE (a deferred transaction that upgrades
  * gets SQLITE_BUSY_SNAPSHOT, which no busy handler retries).
  */
@@ -14,15 +14,9 @@
 #include <string.h>
 #include <sqlite3.h>
 
-#include "log.h"
 #include "store.h"
 #include "store_oauth.h"
 #include "store_sqlite_int.h"
-
-struct stmt {
-	sqlite3 *db;
-	sqlite3_stmt *s;
-};
 
 const char *
 store_result_name(enum store_result r)
@@ -36,109 +30,31 @@ store_result_name(enum store_result r)
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
-static void
-db_error(sqlite3 *db, const char *what)
-{
-	log_err("store: %s: %s", what, db != NULL ? sqlite3_errmsg(db) : "no connection");
-}
-
-static int
-bind_args(sqlite3_stmt *s, const char *fmt, va_list ap)
-{
-	int rc = SQLITE_OK;
-
-	for (int i = 1; fmt[i - 1] != '\0' && rc == SQLITE_OK; i++) {
-		switch (fmt[i - 1]) {
-		case 'h':
-			rc = sqlite3_bind_blob(s, i, va_arg(ap, const unsigned char *),
-			    STORE_HASH_LEN, SQLITE_STATIC);
-			break;
-		case 's':
-		case 'S': {
-			const char *v = va_arg(ap, const char *);
-
-			rc = v != NULL ? sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) :
-			    sqlite3_bind_null(s, i);
-			break;
-		}
-		case 'i':
-			rc = sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
-			break;
-		default:
-			rc = SQLITE_MISUSE;
-		}
-	}
-	return rc;
-}
-
-/* Prepare sql with its arguments bound.  false (logged) on failure. */
-static bool
-prepare(struct store *st, struct stmt *q, const char *sql, const char *fmt, ...)
-{
-	char *err = NULL;
-	va_list ap;
-	int rc;
-
-	q->s = NULL;
-	if ((q->db = store_sqlite_db(st, &err)) == NULL) {
-		log_err("store: %s", err != NULL ? err : "no connection");
-		free(err);
-		return false;
-	}
-	if (sqlite3_prepare_v2(q->db, sql, -1, &q->s, NULL) != SQLITE_OK) {
-		db_error(q->db, "prepare");
-		return false;
-	}
-	va_start(ap, fmt);
-	rc = bind_args(q->s, fmt, ap);
-	va_end(ap);
-	if (rc != SQLITE_OK) {
-		db_error(q->db, "bind");
-		sqlite3_finalize(q->s);
-		q->s = NULL;
-		return false;
-	}
-	return true;
-}
-
-static void
-finish(struct stmt *q)
-{
-	sqlite3_finalize(q->s);
-	q->s = NULL;
-}
-
-/* Run a write to completion; *changes_r (may be NULL) gets the row count. */
+/* A logged write as a store_result. */
 static enum store_result
 run_write(struct store *st, int *changes_r, const char *sql, const char *fmt, ...)
 {
-	struct stmt q = { NULL, NULL };
-	char *err = NULL;
 	va_list ap;
-	int rc;
+	int r;
 
-	if ((q.db = store_sqlite_db(st, &err)) == NULL) {
-		log_err("store: %s", err != NULL ? err : "no connection");
-		free(err);
-		return STORE_ERROR;
-	}
-	if (sqlite3_prepare_v2(q.db, sql, -1, &q.s, NULL) != SQLITE_OK) {
-		db_error(q.db, "prepare");
-		return STORE_ERROR;
-	}
 	va_start(ap, fmt);
-	rc = bind_args(q.s, fmt, ap);
+	r = store_stmt_vwrite(st, changes_r, NULL, sql, fmt, ap);
 	va_end(ap);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(q.s);
-	finish(&q);
-	if (rc != SQLITE_DONE) {
-		db_error(q.db, "write");
-		return STORE_ERROR;
-	}
-	if (changes_r != NULL)
-		*changes_r = sqlite3_changes(q.db);
-	return STORE_OK;
+	return r == 0 ? STORE_OK : STORE_ERROR;
+}
+
+/* Step a single-row query: OK on a row, NOT_FOUND without, ERROR (logged). */
+static enum store_result
+step_row(struct store_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q->s);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOT_FOUND;
+	store_sqlite_error(q->db, what, NULL);
+	return STORE_ERROR;
 }
 
 static enum store_result
@@ -154,14 +70,6 @@ tx_end(struct store *st, enum store_result r)
 		return tx(st, "COMMIT");
 	(void)tx(st, "ROLLBACK");
 	return r;
-}
-
-static char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t != NULL ? strdup((const char *)t) : NULL;
 }
 
 void
@@ -204,26 +112,21 @@ enum store_result
 store_session_get(struct store *st, const unsigned char *hash, int64_t now,
     struct store_session *s_r)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
-	int rc;
+	struct store_stmt q;
+	enum store_result r;
 
 	memset(s_r, 0, sizeof(*s_r));
-	if (!prepare(st, &q, "SELECT user_id, username, created_at, expires_at "
-	    "FROM sessions WHERE id_hash = ?", "h", hash))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT user_id, username, created_at, "
+	    "expires_at FROM sessions WHERE id_hash = ?", "h", hash) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-		s_r->user_id = col_text(q.s, 0);
-		s_r->username = col_text(q.s, 1);
+	if ((r = step_row(&q, "session read")) == STORE_OK) {
+		s_r->user_id = store_sqlite_col_text(q.s, 0);
+		s_r->username = store_sqlite_col_text(q.s, 1);
 		s_r->created_at = sqlite3_column_int64(q.s, 2);
 		s_r->expires_at = sqlite3_column_int64(q.s, 3);
 		r = s_r->user_id != NULL && s_r->username != NULL ? STORE_OK : STORE_ERROR;
-	} else if (rc == SQLITE_DONE) {
-		r = STORE_NOT_FOUND;
-	} else {
-		db_error(q.db, "session read");
 	}
-	finish(&q);
+	store_stmt_finish(&q);
 	if (r == STORE_OK && s_r->expires_at <= now) {
 		store_session_free(s_r);
 		r = store_session_delete(st, hash) == STORE_OK ? STORE_EXPIRED : STORE_ERROR;
@@ -257,25 +160,20 @@ enum store_result
 store_preauth_get(struct store *st, const unsigned char *hash, int64_t now,
     char **request_json_r)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
-	int rc;
+	struct store_stmt q;
+	enum store_result r;
 
 	*request_json_r = NULL;
-	if (!prepare(st, &q, "SELECT request, expires_at FROM preauth WHERE id_hash = ?",
-	    "h", hash))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT request, expires_at FROM preauth "
+	    "WHERE id_hash = ?", "h", hash) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
+	if ((r = step_row(&q, "pre-auth read")) == STORE_OK) {
 		if (sqlite3_column_int64(q.s, 1) <= now)
 			r = STORE_EXPIRED;
-		else if ((*request_json_r = col_text(q.s, 0)) != NULL)
-			r = STORE_OK;
-	} else if (rc == SQLITE_DONE) {
-		r = STORE_NOT_FOUND;
-	} else {
-		db_error(q.db, "pre-auth read");
+		else if ((*request_json_r = store_sqlite_col_text(q.s, 0)) == NULL)
+			r = STORE_ERROR;
 	}
-	finish(&q);
+	store_stmt_finish(&q);
 	return r;
 }
 
@@ -291,21 +189,16 @@ enum store_result
 store_consent_get(struct store *st, const char *user_id, const char *client_id,
     char **scope_r)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
-	int rc;
+	struct store_stmt q;
+	enum store_result r;
 
 	*scope_r = NULL;
-	if (!prepare(st, &q, "SELECT scope FROM consents WHERE user_id = ? AND client_id = ?",
-	    "ss", user_id, client_id))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT scope FROM consents WHERE user_id = ? "
+	    "AND client_id = ?", "ss", user_id, client_id) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW)
-		r = (*scope_r = col_text(q.s, 0)) != NULL ? STORE_OK : STORE_ERROR;
-	else if (rc == SQLITE_DONE)
-		r = STORE_NOT_FOUND;
-	else
-		db_error(q.db, "consent read");
-	finish(&q);
+	if ((r = step_row(&q, "consent read")) == STORE_OK)
+		r = (*scope_r = store_sqlite_col_text(q.s, 0)) != NULL ? STORE_OK : STORE_ERROR;
+	store_stmt_finish(&q);
 	return r;
 }
 
@@ -336,34 +229,29 @@ static enum store_result
 read_code(struct store *st, const unsigned char *hash, const char *client_id,
     struct store_grant *g, bool *used_r)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
-	int rc;
+	struct store_stmt q;
+	enum store_result r;
 
 	memset(g, 0, sizeof(*g));
-	if (!prepare(st, &q, "SELECT client_id, user_id, username, scope, redirect_uri, "
-	    "code_challenge, family_id, created_at, expires_at, used FROM codes "
-	    "WHERE code_hash = ? AND client_id = ?", "hs", hash, client_id))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT client_id, user_id, username, scope, "
+	    "redirect_uri, code_challenge, family_id, created_at, expires_at, used FROM codes "
+	    "WHERE code_hash = ? AND client_id = ?", "hs", hash, client_id) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-		g->client_id = col_text(q.s, 0);
-		g->user_id = col_text(q.s, 1);
-		g->username = col_text(q.s, 2);
-		g->scope = col_text(q.s, 3);
-		g->redirect_uri = col_text(q.s, 4);
-		g->code_challenge = col_text(q.s, 5);
-		g->family_id = col_text(q.s, 6);
+	if ((r = step_row(&q, "code read")) == STORE_OK) {
+		g->client_id = store_sqlite_col_text(q.s, 0);
+		g->user_id = store_sqlite_col_text(q.s, 1);
+		g->username = store_sqlite_col_text(q.s, 2);
+		g->scope = store_sqlite_col_text(q.s, 3);
+		g->redirect_uri = store_sqlite_col_text(q.s, 4);
+		g->code_challenge = store_sqlite_col_text(q.s, 5);
+		g->family_id = store_sqlite_col_text(q.s, 6);
 		g->created_at = sqlite3_column_int64(q.s, 7);
 		g->expires_at = sqlite3_column_int64(q.s, 8);
 		*used_r = sqlite3_column_int(q.s, 9) != 0;
 		r = g->client_id != NULL && g->user_id != NULL && g->username != NULL &&
 		    g->scope != NULL && g->redirect_uri != NULL ? STORE_OK : STORE_ERROR;
-	} else if (rc == SQLITE_DONE) {
-		r = STORE_NOT_FOUND;
-	} else {
-		db_error(q.db, "code read");
 	}
-	finish(&q);
+	store_stmt_finish(&q);
 	if (r != STORE_OK)
 		store_grant_free(g);
 	return r;
@@ -425,24 +313,24 @@ enum store_result
 store_refresh_peek(struct store *st, const unsigned char *hash, const char *client_id,
     int64_t now, struct store_grant *g_r)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
+	struct store_stmt q;
+	enum store_result r;
 	int64_t token_exp = 0, revoked = 0;
 	bool used = false;
-	int rc;
 
 	memset(g_r, 0, sizeof(*g_r));
-	if (!prepare(st, &q, "SELECT f.family_id, f.client_id, f.user_id, f.username, f.scope, "
-	    "f.created_at, f.expires_at, f.revoked_at IS NOT NULL, t.expires_at, t.used "
-	    "FROM refresh_tokens t JOIN refresh_families f USING (family_id) "
-	    "WHERE t.token_hash = ? AND f.client_id = ?", "hs", hash, client_id))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT f.family_id, f.client_id, f.user_id, "
+	    "f.username, f.scope, f.created_at, f.expires_at, f.revoked_at IS NOT NULL, "
+	    "t.expires_at, t.used FROM refresh_tokens t JOIN refresh_families f "
+	    "USING (family_id) WHERE t.token_hash = ? AND f.client_id = ?", "hs", hash,
+	    client_id) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW) {
-		g_r->family_id = col_text(q.s, 0);
-		g_r->client_id = col_text(q.s, 1);
-		g_r->user_id = col_text(q.s, 2);
-		g_r->username = col_text(q.s, 3);
-		g_r->scope = col_text(q.s, 4);
+	if ((r = step_row(&q, "refresh token read")) == STORE_OK) {
+		g_r->family_id = store_sqlite_col_text(q.s, 0);
+		g_r->client_id = store_sqlite_col_text(q.s, 1);
+		g_r->user_id = store_sqlite_col_text(q.s, 2);
+		g_r->username = store_sqlite_col_text(q.s, 3);
+		g_r->scope = store_sqlite_col_text(q.s, 4);
 		g_r->created_at = sqlite3_column_int64(q.s, 5);
 		g_r->expires_at = sqlite3_column_int64(q.s, 6);
 		revoked = sqlite3_column_int64(q.s, 7);
@@ -450,12 +338,8 @@ store_refresh_peek(struct store *st, const unsigned char *hash, const char *clie
 		used = sqlite3_column_int(q.s, 9) != 0;
 		r = g_r->family_id != NULL && g_r->client_id != NULL && g_r->user_id != NULL &&
 		    g_r->username != NULL && g_r->scope != NULL ? STORE_OK : STORE_ERROR;
-	} else if (rc == SQLITE_DONE) {
-		r = STORE_NOT_FOUND;
-	} else {
-		db_error(q.db, "refresh token read");
 	}
-	finish(&q);
+	store_stmt_finish(&q);
 	if (r != STORE_OK) {
 		store_grant_free(g_r);
 		return r;
@@ -516,22 +400,35 @@ store_access_put(struct store *st, const char *jti, const char *family_id,
 }
 
 enum store_result
+store_access_family(struct store *st, const char *jti, char **family_r)
+{
+	struct store_stmt q;
+	enum store_result r;
+
+	*family_r = NULL;
+	if (store_stmt_prepare(st, &q, NULL, "SELECT family_id FROM access_tokens WHERE jti = ?",
+	    "s", jti) != 0)
+		return STORE_ERROR;
+	if ((r = step_row(&q, "access token family read")) == STORE_OK &&
+	    (*family_r = store_sqlite_col_text(q.s, 0)) == NULL)
+		r = STORE_ERROR;
+	store_stmt_finish(&q);
+	return r;
+}
+
+enum store_result
 store_access_check(struct store *st, const char *jti)
 {
-	struct stmt q;
-	enum store_result r = STORE_ERROR;
-	int rc;
+	struct store_stmt q;
+	enum store_result r;
 
-	if (!prepare(st, &q, "SELECT f.revoked_at IS NOT NULL FROM access_tokens a "
-	    "JOIN refresh_families f USING (family_id) WHERE a.jti = ?", "s", jti))
+	if (store_stmt_prepare(st, &q, NULL, "SELECT f.revoked_at IS NOT NULL "
+	    "FROM access_tokens a JOIN refresh_families f USING (family_id) WHERE a.jti = ?",
+	    "s", jti) != 0)
 		return STORE_ERROR;
-	if ((rc = sqlite3_step(q.s)) == SQLITE_ROW)
+	if ((r = step_row(&q, "access token read")) == STORE_OK)
 		r = sqlite3_column_int(q.s, 0) ? STORE_REVOKED : STORE_OK;
-	else if (rc == SQLITE_DONE)
-		r = STORE_NOT_FOUND;
-	else
-		db_error(q.db, "access token read");
-	finish(&q);
+	store_stmt_finish(&q);
 	return r;
 }
 

@@ -93,23 +93,6 @@ b64url_encode_alloc(const unsigned char *in, size_t n)
 	return out;
 }
 
-/* The 6-bit value of c, or -1 for anything outside the URL-safe alphabet. */
-static int
-b64url_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 int
 b64url_decode(const char *in, size_t len, unsigned char *out, size_t out_size,
     size_t *len_r)
@@ -122,7 +105,7 @@ b64url_decode(const char *in, size_t len, unsigned char *out, size_t out_size,
 	if (len % 4 == 1 || need > out_size)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64url_value((unsigned char)in[i]);
+		int v = b64_digit_value((unsigned char)in[i], true);
 
 		if (v < 0)
 			return -1;

@@ -154,6 +154,18 @@ hex_encode(const unsigned char *buf, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int
+hex_digit_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 size_t
 b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size)
 {
@@ -183,6 +195,22 @@ b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+int
+b64_digit_value(int c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
 }
 
 uint64_t

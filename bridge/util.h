@@ -31,12 +31,17 @@ void free_secret_str(char *s);
 int random_bytes(void *buf, size_t n) IDB_WUR;
 /* Lower-case hex of buf into out (2n+1 bytes). */
 void hex_encode(const unsigned char *buf, size_t n, char *out);
+/* The value of one ASCII hex digit (either case), or -1 for any other c. */
+int hex_digit_value(int c);
 
 /*
  * base64url (RFC 4648 §5) of n bytes, without padding, into out.  Returns
  * the length written, or 0 when out (with its NUL) is too small.
  */
 size_t b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size);
+
+/* The 6-bit value of a base64 digit (url: the URL-safe alphabet's - and _), or -1. */
+int b64_digit_value(int c, bool url);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t now_ms(void);

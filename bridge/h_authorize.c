@@ -1,0 +1,879 @@
+/*
+ * h_authorize.c — GET and POST /authorize: the browser side of the
+ * authorization-code flow (the manifest's client_url).
+ *
+ *   GET   validate client_id and redirect_uri first (a bad one gets an
+ *         error page, never a redirect), then the rest (errors redirect);
+ *         keep the validated request server-side under a pre-auth cookie;
+ *         no session → the login page; a session → look the user up,
+ *         then consent or a code.
+ *   POST  the login or consent form.  The request it belongs to comes from
+ *         the pre-auth row, never from hidden fields; the CSRF token is
+ *         derived from the pre-auth cookie.  A sign-in runs on the auth
+ *         pool with the connection suspended; success answers 303 back to
+ *         GET /authorize (which validates everything again), failure shows
+ *         the login page no sooner than IDB_LOGIN_FAILURE_MIN_MS after the
+ *         request arrived, whatever went wrong.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "authpool.h"
+#include "backend.h"
+#include "clients.h"
+#include "config.h"
+#include "delayq.h"
+#include "dircache.h"
+#include "http.h"
+#include "log.h"
+#include "oauth.h"
+#include "ratelimit.h"
+#include "scopes.h"
+#include "server.h"
+#include "session.h"
+#include "store_oauth.h"
+#include "template.h"
+#include "util.h"
+
+/* A validated authorization request. */
+struct authz {
+	const struct client_cfg *client;
+	const char *redirect_uri;   /* the registered one it matched */
+	const char *state;          /* may be NULL */
+	const char *challenge;      /* S256 code_challenge, may be NULL */
+	struct strlist requested;   /* scope values asked for */
+	char *query;                /* the raw query string it came from */
+	struct form form;           /* owns the strings above */
+};
+
+enum check { CHECK_OK, CHECK_PAGE, CHECK_REDIRECT };
+
+/* Why a request failed: shown on a page, or sent back to the client. */
+struct failure {
+	const char *error;          /* OAuth error code (redirects) */
+	const char *description;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static int64_t
+unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static const char *
+issuer_host(const struct config *cfg)
+{
+	const char *s = strstr(cfg->server.issuer, "://");
+
+	return s != NULL ? s + 3 : cfg->server.issuer;
+}
+
+static void
+authz_free(struct authz *a)
+{
+	if (a == NULL)
+		return;
+	strlist_free(&a->requested);
+	form_free(&a->form);
+	free(a->query);
+	if (a->client != NULL)
+		clients_release(a->client);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Append "name=value" percent-encoded (RFC 3986 unreserved kept) to *s. */
+static int
+append_param(char **s, size_t *len, size_t *cap, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t need = *len + strlen(name) + 3 * strlen(value) + 3;
+	const char *v;
+	char *p;
+
+	if (need > *cap) {
+		size_t ncap = need * 2;
+
+		if ((p = realloc(*s, ncap)) == NULL)
+			return -1;
+		*s = p;
+		*cap = ncap;
+	}
+	p = *s + *len;
+	if (*len > 0 && (*s)[*len - 1] != '?')
+		*p++ = '&';
+	p += sprintf(p, "%s=", name);
+	for (v = value; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	*len = (size_t)(p - *s);
+	return 0;
+}
+
+/*
+ * The redirect back to the client: redirect_uri plus the given parameters,
+ * then state (as sent) and iss (RFC 9207).  NULL on ENOMEM.
+ */
+static char *
+client_redirect(const struct config *cfg, const struct authz *a, const char *k1,
+    const char *v1, const char *k2, const char *v2)
+{
+	size_t len = strlen(a->redirect_uri), cap = len + 2;
+	char *s = malloc(cap);
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, a->redirect_uri, len);
+	s[len++] = strchr(a->redirect_uri, '?') != NULL ? '&' : '?';
+	s[len] = '\0';
+	if (append_param(&s, &len, &cap, k1, v1) != 0 ||
+	    (k2 != NULL && v2 != NULL && append_param(&s, &len, &cap, k2, v2) != 0) ||
+	    (a->state != NULL && append_param(&s, &len, &cap, "state", a->state) != 0) ||
+	    append_param(&s, &len, &cap, "iss", cfg->server.issuer) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+respond_see_other(struct http_request *req, const char *location)
+{
+	http_respond(req, 303, "text/plain; charset=utf-8", "", 0);
+	http_add_header(req, "Location", location);
+}
+
+/* Render one of the pages; a failure to render is a plain 500. */
+static void
+respond_page(struct http_request *req, unsigned status, enum tpl_page_id page,
+    const struct tpl_var *vars, size_t n)
+{
+	struct tpl_set *set = tpl_current();
+	char *html = NULL;
+	size_t len = 0;
+
+	if (set != NULL && tpl_render(tpl_page(set, page), vars, n, &html, &len) == 0)
+		http_respond(req, status, TPL_CONTENT_TYPE, html, len);
+	else
+		http_respond_error(req, 500, "server_error", "the page could not be shown");
+	free(html);
+	tpl_set_unref(set);
+}
+
+static void
+respond_error_page(struct http_request *req, unsigned status, const char *title,
+    const char *message, const char *back_url)
+{
+	const struct config *cfg = http_server(req)->cfg;
+	const struct tpl_var vars[] = {
+		TPL_TEXT("issuer_host", issuer_host(cfg)),
+		TPL_TEXT("title", title),
+		TPL_TEXT("message", message),
+		TPL_TEXT("back_label", back_url != NULL ? "Return to the application" : NULL),
+		TPL_TEXT("back_url", back_url),
+	};
+
+	respond_page(req, status, TPL_ERROR, vars, sizeof(vars) / sizeof(vars[0]));
+}
+
+static void
+respond_redirect_error(struct http_request *req, const struct authz *a,
+    const struct failure *f)
+{
+	char *url = client_redirect(http_server(req)->cfg, a, "error", f->error,
+	    "error_description", f->description);
+
+	if (url == NULL) {
+		http_respond_error(req, 500, "server_error", "out of memory");
+		return;
+	}
+	respond_see_other(req, url);
+	free(url);
+}
+
+/* ---- validation ------------------------------------------------------------- */
+
+/* client_id and redirect_uri: nothing may be redirected before these hold. */
+static enum check
+check_client(const struct config *cfg, struct authz *a, struct failure *f)
+{
+	const char *id = form_get(&a->form, "client_id");
+	const char *uri = form_get(&a->form, "redirect_uri");
+
+	if (id == NULL || (a->client = clients_find(cfg, id)) == NULL) {
+		f->description = "This sign-in link names no application known here.";
+		return CHECK_PAGE;
+	}
+	if (uri == NULL) {
+		/* RFC 6749 §3.1.2.3: optional only when exactly one is registered. */
+		if (a->client->redirect_uris.n != 1) {
+			f->description = "The sign-in link does not say where to return.";
+			return CHECK_PAGE;
+		}
+		uri = a->client->redirect_uris.items[0];
+	} else if (!client_redirect_ok(a->client, uri)) {
+		f->description = "The sign-in link asks to return to an address this "
+		    "application has not registered.";
+		return CHECK_PAGE;
+	}
+	a->redirect_uri = uri;
+	return CHECK_OK;
+}
+
+static enum check
+redirect_failure(struct failure *f, const char *error, const char *description)
+{
+	f->error = error;
+	f->description = description;
+	return CHECK_REDIRECT;
+}
+
+/* Everything after the client: failures are sent back to the client. */
+static enum check
+check_request(struct authz *a, struct failure *f)
+{
+	const char *rt = form_get(&a->form, "response_type");
+	const char *method = form_get(&a->form, "code_challenge_method");
+	const struct client_cfg *c = a->client;
+	bool unknown = false;
+
+	a->state = form_get(&a->form, "state");
+	a->challenge = form_get(&a->form, "code_challenge");
+	if (rt == NULL || strcmp(rt, "code") != 0)
+		return redirect_failure(f, "unsupported_response_type",
+		    "only response_type=code is supported");
+	if (form_get(&a->form, "resource") != NULL)
+		return redirect_failure(f, "invalid_target", "resource indicators are not supported");
+	if (scope_parse(form_get(&a->form, "scope"), &a->requested) != SCOPE_OK)
+		return redirect_failure(f, "invalid_scope", "malformed scope");
+	for (size_t i = 0; i < a->requested.n; i++)
+		unknown = unknown || !strlist_contains(&c->scopes, a->requested.items[i]);
+	if (unknown)
+		return redirect_failure(f, "invalid_scope", "a requested scope is not "
+		    "available to this client");
+	if (a->challenge != NULL) {
+		if (method == NULL || strcmp(method, "S256") != 0)
+			return redirect_failure(f, "invalid_request",
+			    "code_challenge_method must be S256");
+		if (!pkce_challenge_ok(a->challenge))
+			return redirect_failure(f, "invalid_request", "malformed code_challenge");
+	} else if (method != NULL) {
+		return redirect_failure(f, "invalid_request", "code_challenge_method without "
+		    "code_challenge");
+	} else if (c->pkce_required || c->is_public) {
+		return redirect_failure(f, "invalid_request", "PKCE (S256) is required");
+	}
+	return CHECK_OK;
+}
+
+/* Parse and validate a raw query string into a (zeroed) authz. */
+static enum check
+validate(const struct config *cfg, const char *query, struct authz *a, struct failure *f)
+{
+	enum form_error fe;
+	enum check c;
+
+	if ((a->query = strdup(query)) == NULL) {
+		f->description = "out of memory";
+		return CHECK_PAGE;
+	}
+	if ((fe = form_parse(query, strlen(query), &a->form)) != FORM_OK) {
+		f->description = form_error_text(fe);
+		return CHECK_PAGE;
+	}
+	if ((c = check_client(cfg, a, f)) != CHECK_OK)
+		return c;
+	return check_request(a, f);
+}
+
+/* Answer a failed validation. */
+static void
+respond_invalid(struct http_request *req, enum check c, const struct authz *a,
+    const struct failure *f)
+{
+	if (c == CHECK_REDIRECT)
+		respond_redirect_error(req, a, f);
+	else
+		respond_error_page(req, 400, "This sign-in link does not work", f->description,
+		    NULL);
+}
+
+/* ---- pages -------------------------------------------------------------------- */
+
+static void
+respond_login(struct http_request *req, const struct authz *a, const char *preauth,
+    unsigned status, const char *error, const char *username)
+{
+	const struct config *cfg = http_server(req)->cfg;
+	char csrf[SESSION_TOKEN_LEN + 1];
+	const struct strlist *shown = a->requested.n > 0 ? &a->requested : &a->client->scopes;
+	const struct tpl_var vars[] = {
+		TPL_TEXT("issuer_host", issuer_host(cfg)),
+		TPL_TEXT("client_name", a->client->name),
+		TPL_TEXT("error", error),
+		TPL_TEXT("username", username),
+		TPL_TEXT("csrf", csrf),
+		TPL_LIST("scopes", (const char *const *)shown->items, shown->n),
+	};
+
+	session_csrf_for(preauth, csrf, sizeof(csrf));
+	respond_page(req, status, TPL_LOGIN, vars, sizeof(vars) / sizeof(vars[0]));
+}
+
+static void
+respond_consent(struct http_request *req, const struct authz *a, const char *preauth,
+    const char *user, const struct strlist *scopes)
+{
+	const struct config *cfg = http_server(req)->cfg;
+	char csrf[SESSION_TOKEN_LEN + 1];
+	const struct tpl_var vars[] = {
+		TPL_TEXT("issuer_host", issuer_host(cfg)),
+		TPL_TEXT("client_name", a->client->name),
+		TPL_TEXT("user", user),
+		TPL_TEXT("csrf", csrf),
+		TPL_LIST("scopes", (const char *const *)scopes->items, scopes->n),
+	};
+
+	session_csrf_for(preauth, csrf, sizeof(csrf));
+	respond_page(req, 200, TPL_CONSENT, vars, sizeof(vars) / sizeof(vars[0]));
+}
+
+static void
+set_cookie(struct http_request *req, enum session_cookie which, const char *value,
+    long max_age)
+{
+	char *c = session_set_cookie(http_server(req)->cfg, which, value, max_age);
+
+	if (c != NULL)
+		http_add_header(req, "Set-Cookie", c);
+	free(c);
+}
+
+/* ---- the user's side: session, identity, grant, code ----------------------------- */
+
+/* Work for the auth pool; everything a job needs outlives the HTTP thread's call. */
+struct job {
+	struct http_request *req;
+	struct authz a;
+	char preauth[SESSION_TOKEN_LEN + 1];
+	char *username;             /* sign-in: typed; lookup: the session's */
+	char *user_id;              /* lookup: the session's immutable id */
+	char *password;
+	size_t password_len;
+	bool consent_allowed;       /* a consent POST that said allow */
+	uint64_t started_ms;
+};
+
+static void
+job_free(struct job *j)
+{
+	if (j == NULL)
+		return;
+	authz_free(&j->a);
+	free(j->username);
+	free(j->user_id);
+	free_secret(j->password, j->password_len);
+	free(j);
+}
+
+/* Issue a code for grant and redirect to the client. */
+static void
+issue_code(struct http_request *req, struct job *j, const struct identity *id,
+    const char *scope)
+{
+	struct server *srv = http_server(req);
+	char code[SESSION_TOKEN_LEN + 1], *url = NULL;
+	unsigned char hash[SESSION_HASH_LEN];
+	struct store_grant g = {
+		.client_id = j->a.client->id, .user_id = id->id, .username = id->username,
+		.scope = (char *)(uintptr_t)scope, .redirect_uri = (char *)(uintptr_t)j->a.redirect_uri,
+		.code_challenge = (char *)(uintptr_t)j->a.challenge,
+		.expires_at = unix_now() + srv->cfg->tokens.code_ttl,
+	};
+
+	if (session_new_token(code, sizeof(code)) != 0) {
+		http_respond_error(req, 500, "server_error", "no randomness");
+		return;
+	}
+	session_hash(code, hash);
+	if (store_code_put(srv->store, hash, &g, unix_now()) != STORE_OK ||
+	    (url = client_redirect(srv->cfg, &j->a, "code", code, NULL, NULL)) == NULL) {
+		respond_error_page(req, 503, "Try again later",
+		    "The sign-in service could not save your authorization.", NULL);
+		explicit_bzero(code, sizeof(code));
+		return;
+	}
+	session_hash(j->preauth, hash);
+	if (store_preauth_delete(srv->store, hash) != STORE_OK)
+		log_warn("authorize: could not delete a used pre-auth request (it expires)");
+	respond_see_other(req, url);
+	set_cookie(req, COOKIE_PREAUTH, "", 0);
+	log_info("authorize: code issued to client %s for user %s (scope \"%s\")",
+	    j->a.client->id, id->username, scope);
+	explicit_bzero(code, sizeof(code));
+	explicit_bzero(url, strlen(url));
+	free(url);
+}
+
+/* Consent given before for at least these scopes? */
+static bool
+consent_covers(struct server *srv, const char *user_id, const char *client_id,
+    const struct strlist *scopes)
+{
+	struct strlist given = { 0 };
+	char *stored = NULL;
+	bool covers = false;
+
+	if (store_consent_get(srv->store, user_id, client_id, &stored) == STORE_OK &&
+	    strlist_add_words(&given, stored) == 0) {
+		covers = true;
+		for (size_t i = 0; i < scopes->n; i++)
+			covers = covers && strlist_contains(&given, scopes->items[i]);
+	}
+	strlist_free(&given);
+	free(stored);
+	return covers;
+}
+
+/*
+ * With a fresh identity: the grant, then consent or a code.  Runs on a
+ * worker (it follows a directory call).
+ */
+static void
+continue_with_identity(struct http_request *req, struct job *j, const struct identity *id)
+{
+	struct server *srv = http_server(req);
+	struct strlist allowed = { 0 }, granted = { 0 };
+	bool unknown = false;
+	char *scope = NULL;
+
+	if (scopes_for_identity(srv->cfg, id, &allowed) != 0 ||
+	    scope_grant(&j->a.requested, &j->a.client->scopes, &allowed, &granted, &unknown) != 0 ||
+	    (scope = strlist_join(&granted, " ")) == NULL) {
+		http_respond_error(req, 500, "server_error", "out of memory");
+		goto out;
+	}
+	if (granted.n == 0) {
+		struct failure f = { "access_denied", "none of the requested scopes is allowed" };
+		char *back = client_redirect(srv->cfg, &j->a, "error", f.error,
+		    "error_description", f.description);
+
+		log_info("authorize: user %s may have none of the scopes client %s asks for",
+		    id->username, j->a.client->id);
+		respond_error_page(req, 403, "Not allowed",
+		    "Your groups allow none of the permissions this application asks for. "
+		    "Ask your administrator if you need access.", back);
+		free(back);
+		goto out;
+	}
+	/* Not remembering a consent only means asking again next time. */
+	if (j->consent_allowed &&
+	    store_consent_put(srv->store, id->id, j->a.client->id, scope, unix_now()) != STORE_OK)
+		log_warn("authorize: could not remember the consent of %s", id->username);
+	if (j->a.client->consent_skip || j->consent_allowed ||
+	    consent_covers(srv, id->id, j->a.client->id, &granted))
+		issue_code(req, j, id, scope);
+	else {
+		respond_consent(req, &j->a, j->preauth, id->display_name != NULL ?
+		    id->display_name : id->username, &granted);
+		/* The consent form's request lives under this pre-auth cookie. */
+		set_cookie(req, COOKIE_PREAUTH, j->preauth, IDB_PREAUTH_TTL_S);
+	}
+out:
+	strlist_free(&allowed);
+	strlist_free(&granted);
+	free(scope);
+}
+
+/* Worker: a signed-in user's identity again (groups may have changed). */
+static void
+run_lookup(void *arg, bool cancelled)
+{
+	struct job *j = arg;
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	struct identity id = { 0 };
+	enum auth_result r = AUTH_UNAVAILABLE;
+
+	if (!cancelled)
+		r = srv->backend_ops->lookup(srv->backend, j->username, &id);
+	if (r == AUTH_OK && (id.id == NULL || strcmp(id.id, j->user_id) != 0))
+		r = AUTH_UNKNOWN_USER;  /* the name now belongs to someone else */
+	if (r == AUTH_OK) {
+		dircache_put(srv->dircache, &id);
+		continue_with_identity(req, j, &id);
+	} else if (r == AUTH_UNAVAILABLE || r == AUTH_INTERNAL) {
+		respond_error_page(req, 503, "Try again later",
+		    "The company directory is unavailable: try again later.", NULL);
+		http_add_header(req, "Retry-After", "30");
+	} else {
+		/* Gone or disabled since signing in: the session is over. */
+		unsigned char hash[SESSION_HASH_LEN];
+		char cookie[SESSION_TOKEN_LEN + 1];
+
+		if (session_cookie_from_header(srv->cfg, COOKIE_SESSION,
+		    http_header(req, "Cookie"), cookie, sizeof(cookie))) {
+			session_hash(cookie, hash);
+			if (store_session_delete(srv->store, hash) != STORE_OK)
+				log_warn("authorize: could not end the session of a departed user");
+		}
+		set_cookie(req, COOKIE_SESSION, "", 0);
+		respond_error_page(req, 403, "Account not active",
+		    "Your account can no longer sign in here.", NULL);
+	}
+	identity_free(&id);
+	job_free(j);
+	http_resume(req);  /* last touch of req */
+}
+
+static void
+resume_later(void *arg)
+{
+	http_resume(arg);
+}
+
+/* Worker: check a password. */
+static void
+run_sign_in(void *arg, bool cancelled)
+{
+	struct job *j = arg;
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	struct identity id = { 0 };
+	enum auth_result r = AUTH_UNAVAILABLE;
+	char token[SESSION_TOKEN_LEN + 1];
+	unsigned char hash[SESSION_HASH_LEN];
+	const char *addr = http_client_addr(req);
+	int64_t now = unix_now();
+
+	if (!cancelled)
+		r = srv->backend_ops->authenticate(srv->backend, j->username, j->password,
+		    j->password_len, addr, &id);
+	audit_login(srv->backend_ops->name, j->username, r, addr);
+	if (r == AUTH_OK) {
+		/* The code exchange that follows needs these groups: no second lookup. */
+		dircache_put(srv->dircache, &id);
+		ratelimit_success(srv->ratelimit, j->username, now);
+		session_hash((session_new_token(token, sizeof(token)) == 0) ? token : "", hash);
+		if (store_session_create(srv->store, hash, id.id, id.username, now,
+		    now + IDB_SESSION_TTL_S) != STORE_OK) {
+			respond_error_page(req, 503, "Try again later",
+			    "The sign-in service could not start your session.", NULL);
+		} else {
+			char *back = NULL;
+
+			/* Back to GET /authorize: it validates the request again. */
+			if (asprintf(&back, "/authorize?%s", j->a.query) > 0)
+				respond_see_other(req, back);
+			free(back);
+			set_cookie(req, COOKIE_SESSION, token, IDB_SESSION_TTL_S);
+		}
+		explicit_bzero(token, sizeof(token));
+		identity_free(&id);
+		job_free(j);
+		http_resume(req);
+		return;
+	}
+	switch (r) {
+	case AUTH_UNAVAILABLE:
+	case AUTH_INTERNAL:
+		respond_login(req, &j->a, j->preauth, 503,
+		    "The company directory is unavailable: try again later.", j->username);
+		http_add_header(req, "Retry-After", "30");
+		break;
+	case AUTH_DISABLED:
+		respond_login(req, &j->a, j->preauth, 403,
+		    "Your account is disabled.", j->username);
+		break;
+	case AUTH_EXPIRED:
+		respond_login(req, &j->a, j->preauth, 403, "Your password has expired: change "
+		    "it, then sign in again.", j->username);
+		break;
+	default:
+		ratelimit_failure(srv->ratelimit, j->username, addr, now);
+		respond_login(req, &j->a, j->preauth, 401, "Wrong user name or password.",
+		    j->username);
+		break;
+	}
+	identity_free(&id);
+	/* Every failure takes the same minimum time; the timer resumes it. */
+	delayq_add(srv->delayq, j->started_ms + IDB_LOGIN_FAILURE_MIN_MS, resume_later, req);
+	job_free(j);
+}
+
+/* Hand a job to the auth pool; answer at once when it cannot take it. */
+static enum http_outcome
+submit(struct http_request *req, struct job *j, authpool_fn *run)
+{
+	struct server *srv = http_server(req);
+
+	j->req = req;
+	http_suspend(req);
+	switch (authpool_submit(srv->authpool, http_client_addr(req), http_request_id(req),
+	    run, j)) {
+	case AUTHPOOL_QUEUED:
+		return HTTP_SUSPENDED;
+	default:
+		respond_error_page(req, 503, "Try again later",
+		    "The sign-in service is busy: try again in a moment.", NULL);
+		http_add_header(req, "Retry-After", "5");
+		break;
+	}
+	job_free(j);
+	http_resume(req);
+	return HTTP_SUSPENDED;
+}
+
+/* A new pre-auth row for the validated request; the cookie into out. */
+static bool
+new_preauth(struct http_request *req, const struct authz *a, char *out, size_t size)
+{
+	struct server *srv = http_server(req);
+	unsigned char hash[SESSION_HASH_LEN];
+
+	if (session_new_token(out, size) != 0)
+		return false;
+	session_hash(out, hash);
+	return store_preauth_put(srv->store, hash, a->query,
+	    unix_now() + IDB_PREAUTH_TTL_S) == STORE_OK;
+}
+
+/* The signed-in user from the session cookie, if any. */
+static bool
+current_session(struct http_request *req, struct store_session *s)
+{
+	struct server *srv = http_server(req);
+	char cookie[SESSION_TOKEN_LEN + 1];
+	unsigned char hash[SESSION_HASH_LEN];
+
+	if (!session_cookie_from_header(srv->cfg, COOKIE_SESSION, http_header(req, "Cookie"),
+	    cookie, sizeof(cookie)))
+		return false;
+	session_hash(cookie, hash);
+	return store_session_get(srv->store, hash, unix_now(), s) == STORE_OK;
+}
+
+static struct job *
+job_for(struct authz *a, const char *preauth)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->a = *a;  /* takes ownership */
+	memset(a, 0, sizeof(*a));
+	snprintf(j->preauth, sizeof(j->preauth), "%s", preauth);
+	j->started_ms = now_ms();
+	return j;
+}
+
+/* A session exists: look the user up on the pool, then consent or a code. */
+static enum http_outcome
+with_session(struct http_request *req, struct authz *a, const char *preauth,
+    struct store_session *s, bool consent_allowed)
+{
+	struct job *j = job_for(a, preauth);
+
+	if (j == NULL || (j->username = strdup(s->username)) == NULL ||
+	    (j->user_id = strdup(s->user_id)) == NULL) {
+		job_free(j);
+		http_respond_error(req, 500, "server_error", "out of memory");
+		return HTTP_DONE;
+	}
+	j->consent_allowed = consent_allowed;
+	return submit(req, j, run_lookup);
+}
+
+/* ---- GET ------------------------------------------------------------------------- */
+
+static enum http_outcome
+authorize_get(struct http_request *req)
+{
+	struct server *srv = http_server(req);
+	const char *raw = http_raw_query(req);
+	struct authz a = { 0 };
+	struct failure f = { 0 };
+	struct store_session s = { 0 };
+	char preauth[SESSION_TOKEN_LEN + 1];
+	enum http_outcome out = HTTP_DONE;
+	enum check c;
+
+	if ((c = validate(srv->cfg, raw != NULL ? raw : "", &a, &f)) != CHECK_OK) {
+		respond_invalid(req, c, &a, &f);
+		goto done;
+	}
+	if (!new_preauth(req, &a, preauth, sizeof(preauth))) {
+		respond_error_page(req, 503, "Try again later",
+		    "The sign-in service could not save your request.", NULL);
+		goto done;
+	}
+	if (current_session(req, &s)) {
+		out = with_session(req, &a, preauth, &s, false);
+	} else {
+		respond_login(req, &a, preauth, 200, NULL, NULL);
+	}
+	/* A suspended request gets its cookie with the consent page (run_lookup). */
+	if (out == HTTP_DONE)
+		set_cookie(req, COOKIE_PREAUTH, preauth, IDB_PREAUTH_TTL_S);
+done:
+	store_session_free(&s);
+	authz_free(&a);
+	explicit_bzero(preauth, sizeof(preauth));
+	return out;
+}
+
+/* ---- POST ------------------------------------------------------------------------ */
+
+/* The form's request: from the pre-auth row named by the cookie, never the form. */
+static enum check
+load_preauth(struct http_request *req, char *token, size_t size, struct authz *a,
+    struct failure *f)
+{
+	struct server *srv = http_server(req);
+	unsigned char hash[SESSION_HASH_LEN];
+	char *query = NULL;
+	enum check c;
+
+	if (!session_cookie_from_header(srv->cfg, COOKIE_PREAUTH, http_header(req, "Cookie"),
+	    token, size)) {
+		f->description = "This sign-in form has expired. Go back to the application "
+		    "and start again.";
+		return CHECK_PAGE;
+	}
+	session_hash(token, hash);
+	if (store_preauth_get(srv->store, hash, unix_now(), &query) != STORE_OK) {
+		f->description = "This sign-in form has expired. Go back to the application "
+		    "and start again.";
+		return CHECK_PAGE;
+	}
+	c = validate(srv->cfg, query, a, f);
+	free(query);
+	return c;
+}
+
+static enum http_outcome
+post_login(struct http_request *req, struct authz *a, const char *preauth,
+    const struct form *body)
+{
+	struct server *srv = http_server(req);
+	const char *user = form_get(body, "username"), *pw = form_get(body, "password");
+	unsigned wait;
+	struct job *j;
+
+	if (user == NULL || pw == NULL || user[0] == '\0') {
+		respond_login(req, a, preauth, 400, "Enter your user name and password.", user);
+		return HTTP_DONE;
+	}
+	if ((wait = ratelimit_wait(srv->ratelimit, user, http_client_addr(req),
+	    unix_now())) > 0) {
+		char msg[128], ra[16];
+
+		snprintf(msg, sizeof(msg), "Too many failed sign-ins: try again in %u seconds.",
+		    wait);
+		snprintf(ra, sizeof(ra), "%u", wait);
+		log_info("authorize: sign-in throttled for %u s", wait);
+		respond_login(req, a, preauth, 429, msg, user);
+		http_add_header(req, "Retry-After", ra);
+		return HTTP_DONE;
+	}
+	if ((j = job_for(a, preauth)) == NULL || (j->username = strdup(user)) == NULL ||
+	    (j->password = malloc(strlen(pw) + 1)) == NULL) {
+		job_free(j);
+		http_respond_error(req, 500, "server_error", "out of memory");
+		return HTTP_DONE;
+	}
+	j->password_len = strlen(pw);
+	memcpy(j->password, pw, j->password_len + 1);
+	return submit(req, j, run_sign_in);
+}
+
+static enum http_outcome
+post_consent(struct http_request *req, struct authz *a, const char *preauth,
+    const char *decision)
+{
+	struct store_session s = { 0 };
+	enum http_outcome out = HTTP_DONE;
+
+	if (strcmp(decision, "deny") == 0) {
+		struct failure f = { "access_denied", "the user denied the request" };
+
+		respond_redirect_error(req, a, &f);
+		set_cookie(req, COOKIE_PREAUTH, "", 0);
+		return HTTP_DONE;
+	}
+	if (strcmp(decision, "allow") != 0) {
+		respond_error_page(req, 400, "This form does not work", "Unknown decision.", NULL);
+		return HTTP_DONE;
+	}
+	if (!current_session(req, &s))
+		respond_login(req, a, preauth, 401, "Your session has ended: sign in again.", NULL);
+	else
+		out = with_session(req, a, preauth, &s, true);
+	store_session_free(&s);
+	return out;
+}
+
+static enum http_outcome
+authorize_post(struct http_request *req)
+{
+	struct server *srv = http_server(req);
+	char preauth[SESSION_TOKEN_LEN + 1] = "";
+	struct authz a = { 0 };
+	struct failure f = { 0 };
+	struct form body = { 0 };
+	const char *decision;
+	enum http_outcome out = HTTP_DONE;
+	enum form_error fe;
+	enum check c;
+	size_t len;
+	const char *raw = http_body(req, &len);
+
+	(void)srv;
+	if ((fe = form_parse(raw, len, &body)) != FORM_OK) {
+		respond_error_page(req, 400, "This form does not work", form_error_text(fe), NULL);
+		goto done;
+	}
+	if ((c = load_preauth(req, preauth, sizeof(preauth), &a, &f)) != CHECK_OK) {
+		respond_invalid(req, c, &a, &f);
+		goto done;
+	}
+	if (!session_csrf_ok(preauth, form_get(&body, "csrf"))) {
+		log_warn("authorize: form without a valid CSRF token refused");
+		respond_error_page(req, 403, "This form has expired",
+		    "Go back to the application and start again.", NULL);
+		goto done;
+	}
+	if ((decision = form_get(&body, "decision")) != NULL)
+		out = post_consent(req, &a, preauth, decision);
+	else
+		out = post_login(req, &a, preauth, &body);
+done:
+	form_free(&body);
+	authz_free(&a);
+	explicit_bzero(preauth, sizeof(preauth));
+	return out;
+}
+
+enum http_outcome
+h_authorize(struct http_request *req)
+{
+	if (strcmp(http_method(req), "POST") == 0)
+		return authorize_post(req);
+	return authorize_get(req);
+}

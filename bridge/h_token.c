@@ -1,0 +1,492 @@
+/*
+ * h_token.c — POST /token: the authorization_code and refresh_token grants.
+ *
+ * Both grants need the user's groups (the refresh to narrow its scopes,
+ * both for the groups claim).  They come from the directory cache, else a
+ * directory lookup on the auth pool with the connection suspended; the
+ * rest of the grant then finishes on that worker.
+ *
+ * The code grant claims the code before the lookup (the claim is what
+ * makes a code single-use), so a directory outage at that moment answers
+ * 503 and the client must start a new authorization: the code is spent.
+ * With groups_claim = none no lookup is needed for a code at all.  A
+ * refresh looks the user up before rotating, so an outage leaves the
+ * refresh token valid (503 with Retry-After, never invalid_grant).
+ */
+#include "autoconfig.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "authpool.h"
+#include "backend.h"
+#include "clientauth.h"
+#include "clients.h"
+#include "config.h"
+#include "dircache.h"
+#include "http.h"
+#include "log.h"
+#include "oauth.h"
+#include "params.h"
+#include "scopes.h"
+#include "server.h"
+#include "store_oauth.h"
+#include "token.h"
+#include "util.h"
+
+#define RETRY_AFTER_STR2(x) #x
+#define RETRY_AFTER_STR(x) RETRY_AFTER_STR2(x)
+
+struct token_job {
+	struct http_request *req;
+	struct form params;
+	const struct client_cfg *client;
+	bool refresh;                       /* the grant type */
+	unsigned char old_hash[STORE_HASH_LEN]; /* the code's, or the old refresh token's */
+	struct store_grant g;
+	struct strlist requested;           /* refresh: the scope asked for */
+	struct identity id;
+	bool have_id;
+};
+
+static void
+token_job_free(void *arg)
+{
+	struct token_job *j = arg;
+
+	form_free(&j->params);
+	clients_release(j->client);
+	store_grant_free(&j->g);
+	strlist_free(&j->requested);
+	identity_free(&j->id);
+	explicit_bzero(j->old_hash, sizeof(j->old_hash));
+	free(j);
+}
+
+/* RFC 6749 §5.1: no-store (on every response already) and Pragma: no-cache. */
+static void
+token_error(struct http_request *req, unsigned status, const char *code, const char *desc)
+{
+	if (status == 401 && strcmp(code, "invalid_client") == 0)
+		clientauth_respond_invalid(req, desc);
+	else
+		http_respond_error(req, status, code, desc);
+	http_add_header(req, "Pragma", "no-cache");
+	if (status == 503)
+		http_add_header(req, "Retry-After", RETRY_AFTER_STR(IDB_TOKEN_RETRY_AFTER_S));
+}
+
+/* A new random base64url string of n bytes, or NULL. */
+static char *
+random_b64(size_t n)
+{
+	unsigned char buf[64];
+	char *s;
+
+	if (n > sizeof(buf) || random_bytes(buf, n) != 0)
+		return NULL;
+	s = b64url_encode_alloc(buf, n);
+	explicit_bzero(buf, sizeof(buf));
+	return s;
+}
+
+static json_t *
+groups_claim(const struct config *cfg, const struct token_job *j)
+{
+	struct strlist mapped = { 0 };
+	json_t *a = json_array();
+
+	if (a == NULL)
+		return NULL;
+	if (cfg->tokens.groups_claim == GROUPS_CLAIM_ALL) {
+		for (size_t i = 0; i < j->id.n_groups; i++)
+			json_array_append_new(a, json_string(j->id.groups[i]));
+	} else if (scopes_mapped_groups(cfg, &j->id, &mapped) == 0) {
+		for (size_t i = 0; i < mapped.n; i++)
+			json_array_append_new(a, json_string(mapped.items[i]));
+	} else {
+		json_decref(a);
+		a = NULL;
+	}
+	strlist_free(&mapped);
+	return a;
+}
+
+/*
+ * Sign an access token for the job's grant in family with scope, record
+ * its jti, and answer with it and refresh_token.  0, or -1 having answered.
+ */
+static int
+respond_tokens(struct token_job *j, const char *family, const char *scope,
+    const char *refresh_token)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	const struct config *cfg = srv->cfg;
+	int64_t now = time(NULL);
+	unsigned ttl = cfg->tokens.access_ttl != 0 ? cfg->tokens.access_ttl :
+	    IDB_DEFAULT_ACCESS_TTL;
+	char *jti = random_b64(IDB_JTI_BYTES), *jwt = NULL;
+	json_t *claims = NULL, *groups;
+	int r = -1;
+
+	if (jti == NULL)
+		goto fail;
+	claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s}",
+	    "iss", cfg->server.issuer, "sub", j->g.user_id,
+	    "aud", client_audience(cfg, j->client), "exp", (json_int_t)(now + ttl),
+	    "iat", (json_int_t)now, "jti", jti, "client_id", j->client->id, "scope", scope);
+	if (claims == NULL)
+		goto fail;
+	if (j->have_id && cfg->tokens.groups_claim != GROUPS_CLAIM_NONE) {
+		if ((groups = groups_claim(cfg, j)) == NULL)
+			goto fail;
+		json_object_set_new(claims, "groups", groups);
+	}
+	if (jwt_sign(srv->keys, claims, &jwt) != 0)
+		goto fail;
+	if (store_access_put(srv->store, jti, family, now + ttl) != STORE_OK) {
+		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		goto out;
+	}
+	http_respond_json(req, 200, json_pack("{s:s,s:s,s:I,s:s,s:s}", "access_token", jwt,
+	    "token_type", "bearer", "expires_in", (json_int_t)ttl,
+	    "refresh_token", refresh_token, "scope", scope));
+	http_add_header(req, "Pragma", "no-cache");
+	r = 0;
+	goto out;
+fail:
+	token_error(req, 500, "server_error", "cannot issue a token");
+out:
+	json_decref(claims);
+	free_secret_str(jwt);
+	free(jti);
+	return r;
+}
+
+/* A new refresh token and its hash. 0 or -1. */
+static int
+new_refresh(char **token_r, unsigned char hash[STORE_HASH_LEN])
+{
+	if ((*token_r = random_b64(IDB_REFRESH_TOKEN_BYTES)) == NULL)
+		return -1;
+	if (token_hash(*token_r, strlen(*token_r), hash) != 0) {
+		free_secret_str(*token_r);
+		*token_r = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The code is claimed and checked, the identity (if needed) known: issue. */
+static void
+finish_code(struct token_job *j)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	const struct config *cfg = srv->cfg;
+	int64_t now = time(NULL);
+	struct store_grant fg = j->g;
+	unsigned char rhash[STORE_HASH_LEN];
+	char *family = random_b64(IDB_FAMILY_ID_BYTES), *refresh = NULL;
+	enum store_result r;
+
+	if (family == NULL || new_refresh(&refresh, rhash) != 0) {
+		token_error(req, 500, "server_error", "cannot issue a token");
+		goto out;
+	}
+	fg.expires_at = now + cfg->tokens.refresh_max_ttl;
+	r = store_family_create(srv->store, family, &fg, rhash, now + cfg->tokens.refresh_ttl, now);
+	if (r == STORE_OK)
+		r = store_code_set_family(srv->store, j->old_hash, family);
+	if (r != STORE_OK) {
+		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		goto out;
+	}
+	if (respond_tokens(j, family, j->g.scope, refresh) == 0)
+		audit_token("token", j->g.username, j->client->id, "ok", http_client_addr(req));
+out:
+	explicit_bzero(rhash, sizeof(rhash));
+	free_secret_str(refresh);
+	free(family);
+}
+
+/* The refresh token is valid and the user's current groups are known: rotate. */
+static void
+finish_refresh(struct token_job *j)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	const struct config *cfg = srv->cfg;
+	const char *addr = http_client_addr(req);
+	struct strlist allowed = { 0 }, family = { 0 }, granted = { 0 };
+	unsigned char nhash[STORE_HASH_LEN];
+	char *scope = NULL, *refresh = NULL;
+	bool unknown = false;
+	int64_t now = time(NULL);
+
+	if (scopes_for_identity(cfg, &j->id, &allowed) != 0 ||
+	    strlist_add_words(&family, j->g.scope) != 0 ||
+	    scope_grant(&j->requested, &family, &allowed, &granted, &unknown) != 0 ||
+	    (scope = strlist_join(&granted, " ")) == NULL) {
+		token_error(req, 500, "server_error", "out of memory");
+		goto out;
+	}
+	if (unknown) {
+		token_error(req, 400, "invalid_scope", "a refresh may only narrow the scope");
+		goto out;
+	}
+	if (granted.n == 0) {
+		audit_token("refresh", j->g.username, j->client->id, "no_scopes", addr);
+		token_error(req, 400, "invalid_grant",
+		    "the user no longer holds any of the granted scopes");
+		goto out;
+	}
+	if (new_refresh(&refresh, nhash) != 0) {
+		token_error(req, 500, "server_error", "cannot issue a token");
+		goto out;
+	}
+	switch (store_refresh_rotate(srv->store, j->old_hash, nhash, j->g.family_id, scope,
+	    now + cfg->tokens.refresh_ttl, now)) {
+	case STORE_OK:
+		break;
+	case STORE_REPLAY:
+	case STORE_REVOKED:
+		/* A concurrent redemption won, or the family was revoked meanwhile. */
+		audit_token("refresh", j->g.username, j->client->id, "lost_race", addr);
+		token_error(req, 400, "invalid_grant", "the refresh token was already used");
+		goto out;
+	default:
+		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		goto out;
+	}
+	if (respond_tokens(j, j->g.family_id, scope, refresh) == 0)
+		audit_token("refresh", j->g.username, j->client->id, "ok", addr);
+out:
+	explicit_bzero(nhash, sizeof(nhash));
+	free_secret_str(refresh);
+	free(scope);
+	strlist_free(&allowed);
+	strlist_free(&family);
+	strlist_free(&granted);
+}
+
+/* Go on with the identity (or why there is none). */
+static void
+continue_with(struct token_job *j, enum auth_result ar)
+{
+	struct http_request *req = j->req;
+
+	/* A name reused by another person inherits nothing (DESIGN.md, Tokens). */
+	if (ar == AUTH_OK && (j->id.id == NULL || strcmp(j->id.id, j->g.user_id) != 0))
+		ar = AUTH_UNKNOWN_USER;
+	switch (ar) {
+	case AUTH_OK:
+		j->have_id = true;
+		if (j->refresh)
+			finish_refresh(j);
+		else
+			finish_code(j);
+		return;
+	case AUTH_UNAVAILABLE:
+		audit_token(j->refresh ? "refresh" : "token", j->g.username, j->client->id,
+		    "unavailable", http_client_addr(req));
+		token_error(req, 503, "temporarily_unavailable",
+		    "the directory does not answer: try again later");
+		return;
+	case AUTH_INTERNAL:
+		token_error(req, 500, "server_error", "the directory lookup failed");
+		return;
+	default:
+		audit_token(j->refresh ? "refresh" : "token", j->g.username, j->client->id,
+		    auth_result_name(ar), http_client_addr(req));
+		token_error(req, 400, "invalid_grant", "the user is no longer active");
+		return;
+	}
+}
+
+static void
+lookup_job(void *arg, bool cancelled)
+{
+	struct token_job *j = arg;
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	enum auth_result ar;
+
+	if (cancelled) {
+		token_error(req, 503, "temporarily_unavailable", "the server is shutting down");
+	} else {
+		ar = srv->backend_ops->lookup(srv->backend, j->g.username, &j->id);
+		if (ar == AUTH_OK)
+			dircache_put(srv->dircache, &j->id);
+		continue_with(j, ar);
+	}
+	http_resume(req);  /* last touch of req */
+}
+
+/* Find the user's identity (cache, else the auth pool) and finish the grant. */
+static enum http_outcome
+with_identity(struct token_job *j)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+
+	if (dircache_get(srv->dircache, j->g.username, &j->id)) {
+		continue_with(j, AUTH_OK);
+		return HTTP_DONE;
+	}
+	http_suspend(req);
+	switch (authpool_submit(srv->authpool, http_client_addr(req), http_request_id(req),
+	    lookup_job, j)) {
+	case AUTHPOOL_QUEUED:
+		return HTTP_SUSPENDED;
+	case AUTHPOOL_CLOSED:
+		token_error(req, 503, "temporarily_unavailable", "the server is shutting down");
+		break;
+	default:
+		token_error(req, 503, "temporarily_unavailable",
+		    "the directory workers are busy: try again later");
+		break;
+	}
+	http_resume(req);
+	return HTTP_SUSPENDED;
+}
+
+static enum http_outcome
+grant_code(struct token_job *j)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	const char *code = form_get(&j->params, "code");
+	const char *redirect_uri = form_get(&j->params, "redirect_uri");
+	const char *verifier = form_get(&j->params, "code_verifier");
+	const char *addr = http_client_addr(req);
+
+	if (code == NULL || redirect_uri == NULL || code[0] == '\0') {
+		token_error(req, 400, "invalid_request", "code and redirect_uri are required");
+		return HTTP_DONE;
+	}
+	if (token_hash(code, strlen(code), j->old_hash) != 0) {
+		token_error(req, 500, "server_error", "cannot hash");
+		return HTTP_DONE;
+	}
+	switch (store_code_claim(srv->store, j->old_hash, j->client->id, time(NULL), &j->g)) {
+	case STORE_OK:
+		break;
+	case STORE_REPLAY:
+		/* RFC 6749 §4.1.2: revoke what the code issued. */
+		if (j->g.family_id != NULL &&
+		    store_family_revoke(srv->store, j->g.family_id, time(NULL)) != STORE_OK)
+			log_err("token: cannot revoke the family of a replayed code");
+		audit_token("code_replay", j->g.username, j->client->id, "revoked", addr);
+		token_error(req, 400, "invalid_grant", "the code was already used");
+		return HTTP_DONE;
+	case STORE_ERROR:
+		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		return HTTP_DONE;
+	default:
+		token_error(req, 400, "invalid_grant", "the code is unknown or expired");
+		return HTTP_DONE;
+	}
+	if (strcmp(redirect_uri, j->g.redirect_uri) != 0) {
+		token_error(req, 400, "invalid_grant", "redirect_uri does not match the code's");
+		return HTTP_DONE;
+	}
+	if (j->g.code_challenge != NULL) {
+		if (verifier == NULL || !pkce_verifier_ok(verifier) ||
+		    !pkce_s256_matches(verifier, j->g.code_challenge)) {
+			token_error(req, 400, "invalid_grant", "code_verifier does not match");
+			return HTTP_DONE;
+		}
+	} else if (verifier != NULL || j->client->is_public) {
+		/* A verifier without a challenge (RFC 9700 §2.1.1: downgrade). */
+		token_error(req, 400, "invalid_grant", "the code was issued without PKCE");
+		return HTTP_DONE;
+	}
+	if (srv->cfg->tokens.groups_claim == GROUPS_CLAIM_NONE) {
+		finish_code(j);
+		return HTTP_DONE;
+	}
+	return with_identity(j);
+}
+
+static enum http_outcome
+grant_refresh(struct token_job *j)
+{
+	struct http_request *req = j->req;
+	struct server *srv = http_server(req);
+	const char *token = form_get(&j->params, "refresh_token");
+	const char *scope = form_get(&j->params, "scope");
+	const char *addr = http_client_addr(req);
+
+	j->refresh = true;
+	if (token == NULL || token[0] == '\0') {
+		token_error(req, 400, "invalid_request", "refresh_token is required");
+		return HTTP_DONE;
+	}
+	if (scope_parse(scope, &j->requested) != SCOPE_OK) {
+		token_error(req, 400, "invalid_scope", "scope is malformed");
+		return HTTP_DONE;
+	}
+	if (token_hash(token, strlen(token), j->old_hash) != 0) {
+		token_error(req, 500, "server_error", "cannot hash");
+		return HTTP_DONE;
+	}
+	switch (store_refresh_peek(srv->store, j->old_hash, j->client->id, time(NULL), &j->g)) {
+	case STORE_OK:
+		break;
+	case STORE_REPLAY:
+		if (store_family_revoke(srv->store, j->g.family_id, time(NULL)) != STORE_OK)
+			log_err("token: cannot revoke the family of a reused refresh token");
+		audit_token("refresh_reuse", j->g.username, j->client->id, "revoked", addr);
+		token_error(req, 400, "invalid_grant", "the refresh token was already used");
+		return HTTP_DONE;
+	case STORE_ERROR:
+		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		return HTTP_DONE;
+	default:
+		token_error(req, 400, "invalid_grant",
+		    "the refresh token is unknown, expired or revoked");
+		return HTTP_DONE;
+	}
+	return with_identity(j);
+}
+
+enum http_outcome
+h_token(struct http_request *req)
+{
+	struct token_job *j = calloc(1, sizeof(*j));
+	const char *grant, *why;
+
+	if (j == NULL) {
+		token_error(req, 500, "server_error", "out of memory");
+		return HTTP_DONE;
+	}
+	j->req = req;
+	http_set_state(req, j, token_job_free);
+	if ((why = params_from_request(req, &j->params)) != NULL) {
+		token_error(req, 400, "invalid_request", why);
+		return HTTP_DONE;
+	}
+	if (form_get(&j->params, "resource") != NULL) {
+		/* RFC 8707 resource indicators come with MCP support. */
+		token_error(req, 400, "invalid_target", "resource indicators are not supported");
+		return HTTP_DONE;
+	}
+	if ((j->client = clientauth_request(req, &j->params, true)) == NULL) {
+		http_add_header(req, "Pragma", "no-cache");
+		return HTTP_DONE;
+	}
+	if ((grant = form_get(&j->params, "grant_type")) == NULL) {
+		token_error(req, 400, "invalid_request", "grant_type is required");
+		return HTTP_DONE;
+	}
+	if (strcmp(grant, "authorization_code") == 0)
+		return grant_code(j);
+	if (strcmp(grant, "refresh_token") == 0)
+		return grant_refresh(j);
+	token_error(req, 400, "unsupported_grant_type", "only authorization_code and refresh_token");
+	return HTTP_DONE;
+}
