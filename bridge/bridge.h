@@ -52,6 +52,10 @@
 #define IDB_MAX_PLUGINS 256           /* [plugin] sections */
 #define IDB_MAX_PLUGIN_NAME_LEN 64    /* the NAME of [plugin NAME] */
 #define IDB_SHA256_LEN 32             /* a stored secret hash */
+#define IDB_MAX_STORE_CLIENTS 1024    /* clients kept in the store (`idbridge client add`) */
+#define IDB_MAX_CLIENT_NAME_LEN 128   /* a stored client's display name, in bytes */
+#define IDB_CLIENT_SECRET_GEN_LEN 64  /* a secret made by `idbridge secret` / `client add` */
+#define IDB_CLIENTS_RECHECK_MS 1000   /* stored clients are re-read at most this often */
 #define IDB_MAX_REFRESH_TTL 31536000  /* [tokens] refresh_ttl, refresh_max_ttl: a year */
 
 /* Auth worker pool. */
@@ -81,6 +85,9 @@
 #define IDB_REFRESH_TOKEN_BYTES 32    /* random bytes of a refresh token */
 #define IDB_FAMILY_ID_BYTES 16        /* random bytes of a refresh family id */
 #define IDB_JTI_BYTES 16              /* random bytes of an access token's jti */
+
+/* Expired sessions, codes and tokens are purged this often (cli_serve.c). */
+#define IDB_HOUSEKEEPING_S 60
 
 /* Health. */
 #define IDB_HEALTH_CACHE_S 3          /* /healthz directory probe is cached this long */

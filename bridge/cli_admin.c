@@ -13,18 +13,16 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "backend.h"
 #include "cli.h"
+#include "clients.h"
 #include "config.h"
 #include "log.h"
 #include "privdrop.h"
 #include "scopes.h"
 #include "util.h"
-
-#define SECRET_LEN 64
 
 int
 cli_parse_options(int argc, char **argv, const char *usage, const char **config_r,
@@ -271,34 +269,11 @@ static const char secret_usage[] =
     "to put in the configuration (sha256:<hex>).  Give the secret to the\n"
     "client; keep only the second line.\n";
 
-/* 64 characters of [A-Za-z0-9], uniformly: bytes ≥ 248 are rejected. */
-static int
-make_secret(char *out, size_t len)
-{
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	size_t o = 0;
-
-	while (o < len) {
-		unsigned char buf[64];
-
-		if (random_bytes(buf, sizeof(buf)) != 0)
-			return -1;
-		for (size_t i = 0; i < sizeof(buf) && o < len; i++)
-			if (buf[i] < 248)
-				out[o++] = alphabet[buf[i] % 62];
-		explicit_bzero(buf, sizeof(buf));
-	}
-	out[len] = '\0';
-	return 0;
-}
-
 int
 cmd_secret(int argc, char **argv)
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	char secret[SECRET_LEN + 1], hex[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned int dlen = 0;
+	unsigned char digest[IDB_SHA256_LEN];
+	char secret[IDB_CLIENT_SECRET_GEN_LEN + 1], hex[2 * IDB_SHA256_LEN + 1];
 	const char *ignored;
 	int status, first;
 
@@ -309,12 +284,14 @@ cmd_secret(int argc, char **argv)
 		fprintf(stderr, "%s", secret_usage);
 		return EXIT_USAGE;
 	}
-	if (make_secret(secret, SECRET_LEN) != 0 ||
-	    EVP_Digest(secret, SECRET_LEN, digest, &dlen, EVP_sha256(), NULL) != 1) {
+	/* The generator lives in clients.c: `client add` makes secrets the same way. */
+	if (client_secret_generate(secret) != 0 ||
+	    client_secret_hash(secret, IDB_CLIENT_SECRET_GEN_LEN, digest) != 0) {
 		fprintf(stderr, "idbridge secret: the random generator failed\n");
+		explicit_bzero(secret, sizeof(secret));
 		return 1;
 	}
-	hex_encode(digest, dlen, hex);
+	hex_encode(digest, IDB_SHA256_LEN, hex);
 	printf("%s\nsha256:%s\n", secret, hex);
 	explicit_bzero(secret, sizeof(secret));
 	return 0;

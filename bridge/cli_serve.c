@@ -17,11 +17,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authpool.h"
 #include "backend.h"
 #include "cli.h"
+#include "clients.h"
 #include "config.h"
 #include "delayq.h"
 #include "http.h"
@@ -32,6 +34,7 @@
 #include "ratelimit.h"
 #include "server.h"
 #include "store.h"
+#include "store_oauth.h"
 #include "template.h"
 
 static const char serve_usage[] =
@@ -105,16 +108,33 @@ reload_templates(const char *dir)
 	free(err);
 }
 
+/*
+ * Housekeeping between signals: expired sessions, codes and tokens are
+ * deleted, so the store does not grow with every sign-in forever.
+ */
 static void
-wait_for_stop(const sigset_t *set, const char *templates)
+housekeeping(struct server *srv)
 {
-	for (;;) {
-		int sig = 0;
+	if (store_oauth_purge(srv->store, (int64_t)time(NULL)) != STORE_OK)
+		log_warn("housekeeping: could not purge expired rows (will retry)");
+}
 
-		if (sigwait(set, &sig) != 0)
+static void
+wait_for_stop(const sigset_t *set, struct server *srv)
+{
+	const struct timespec every = { .tv_sec = IDB_HOUSEKEEPING_S, .tv_nsec = 0 };
+
+	housekeeping(srv);
+	for (;;) {
+		int sig = sigtimedwait(set, NULL, &every);
+
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				housekeeping(srv);
 			continue;
+		}
 		if (sig == SIGHUP) {
-			reload_templates(templates);
+			reload_templates(srv->cfg->server.templates);
 			continue;
 		}
 		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -157,6 +177,10 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("signing keys: %s", err != NULL ? err : "cannot load");
 		goto out;
 	}
+	if (clients_init(cfg, srv.store, &err) != 0) {
+		log_err("stored clients: %s", err != NULL ? err : "cannot load");
+		goto out;
+	}
 	if (tpl_reload(cfg->server.templates, &err) != 0) {
 		log_err("templates: %s", err != NULL ? err : "cannot load");
 		goto out;
@@ -190,7 +214,7 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 	    store_schema_version(srv.store), srv.backend_ops->name);
 	if (o->port_file != NULL && write_port_file(o->port_file, port) != 0)
 		log_warn("cannot write the port file %s: %s", o->port_file, strerror(errno));
-	wait_for_stop(set, cfg->server.templates);
+	wait_for_stop(set, &srv);
 	/* Suspended requests are answered when the auth pool closes, before MHD stops. */
 	http_stop(d, answer_suspended, &srv);
 	d = NULL;
@@ -205,6 +229,7 @@ out:
 	ratelimit_free(srv.ratelimit);
 	if (srv.backend != NULL)
 		srv.backend_ops->free(srv.backend);
+	clients_shutdown();  /* no request thread runs any more */
 	keys_free(srv.keys);
 	dircache_free(srv.dircache);
 	store_close(srv.store);

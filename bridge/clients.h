@@ -2,12 +2,17 @@
  * clients.h — the OAuth clients idbridge knows, and the checks every
  * endpoint makes against one.
  *
- * Today every client comes from a [client NAME] section.  Endpoints find a
- * client with clients_find() and hand it back with clients_release() when
- * done; the pair is the seam where clients registered in the store
- * (`idbridge client add`) will come in: such a client will be a copy the
- * caller owns, so call clients_release() on every path even though it does
- * nothing for configured clients yet.
+ * Clients come from [client NAME] sections and, once clients_init() has
+ * been given the store, from the store (`idbridge client add`); a config
+ * client wins over a stored one with the same id.  Endpoints find a client
+ * with clients_find() and hand it back with clients_release() when done:
+ * a stored client lives in an immutable, reference-counted snapshot that
+ * the pair keeps alive, so call clients_release() on every path.
+ *
+ * The snapshot is re-read only when the store's clients generation
+ * changed, checked at most every IDB_CLIENTS_RECHECK_MS by one thread: a
+ * look-up costs no store read, and `client add` / `remove` from another
+ * process takes effect within about a second.
  *
  *	const struct client_cfg *c = clients_find(cfg, client_id);
  *	if (!client_secret_ok(c, secret, secret_len))   // NULL c: same work
@@ -33,10 +38,35 @@
  */
 bool client_id_valid(const char *s, size_t len);
 
-/* The client with this client_id, or NULL (also for NULL or an invalid id). */
+struct store;
+
+/*
+ * Serve the store's clients too (cli_serve.c, after the store is open and
+ * before any request thread runs).  cfg must outlive clients_shutdown(); it
+ * is used to warn about stored clients that a [client] section shadows or
+ * whose scopes [scopes] no longer defines.  0, or -1 with *err_r.
+ */
+int clients_init(const struct config *cfg, struct store *st, char **err_r) IDB_WUR;
+/* Stop serving stored clients (after the request threads stopped). */
+void clients_shutdown(void);
+/* Re-read the store now, without waiting for the next check.  0 or -1 with *err_r. */
+int clients_reload(char **err_r) IDB_WUR;
+
+/*
+ * The client with this client_id — the config's, else the store's — or NULL
+ * (also for NULL or an invalid id).
+ */
 const struct client_cfg *clients_find(const struct config *cfg, const char *client_id);
 /* Done with a client from clients_find(); NULL is fine. */
 void clients_release(const struct client_cfg *client);
+
+/*
+ * A new client secret: IDB_CLIENT_SECRET_GEN_LEN characters of [A-Za-z0-9]
+ * from the CSPRNG, NUL-terminated in out.  0, or -1 when the generator failed.
+ */
+int client_secret_generate(char out[IDB_CLIENT_SECRET_GEN_LEN + 1]) IDB_WUR;
+/* SHA-256 of secret[0..len) into out, as client_secret_ok compares it.  0 or -1. */
+int client_secret_hash(const char *secret, size_t len, unsigned char out[IDB_SHA256_LEN]) IDB_WUR;
 
 /*
  * Does secret[0..len) match one of the client's secret hashes?  Compares

@@ -2688,3 +2688,22 @@ config_errors_free(struct config_errors *errs)
 	free(errs->warnings);
 	memset(errs, 0, sizeof(*errs));
 }
+
+/* The [client] rules for clients kept in the store (config.h). */
+const char *
+config_redirect_uri_problem(const char *uri)
+{
+	return redirect_uri_problem(uri);
+}
+
+bool
+config_scope_token_valid(const char *s)
+{
+	return is_scope_token(s);
+}
+
+bool
+config_scope_defined(const struct config *cfg, const char *scope)
+{
+	return scope_defined(cfg, scope);
+}

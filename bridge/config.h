@@ -23,6 +23,8 @@ struct strlist {
 	size_t n;
 };
 
+struct client_set;
+
 struct config_server {
 	char *issuer;           /* required; https://, or http:// on loopback only */
 	char *listen;           /* "127.0.0.1:8080", "[::1]:8080"; default 127.0.0.1:8080 */
@@ -105,8 +107,8 @@ struct config_tokens {
 };
 
 /*
- * One [client NAME] section.  Look clients up through clients.h, not
- * through this array: clients registered in the store come later.
+ * One [client NAME] section, or a client kept in the store.  Look clients
+ * up through clients.h, not through this array: it finds stored clients too.
  */
 struct client_cfg {
 	char *id;               /* NAME: the client_id */
@@ -119,7 +121,9 @@ struct client_cfg {
 	bool is_public;         /* no secret (public = yes) */
 	bool consent_skip;      /* consent = skip (first-party) */
 	bool introspect;        /* may call /introspect */
-	unsigned line;          /* of its [client NAME] header */
+	unsigned line;          /* of its [client NAME] header; 0 for a stored client */
+	struct client_set *set; /* a stored client: the snapshot holding it (clients.c);
+	                           NULL for a [client] section */
 };
 
 enum plugin_auth {
@@ -175,6 +179,15 @@ void config_errors_free(struct config_errors *errs);
 
 /* True when host (an IP literal or "localhost") is a loopback address. */
 bool config_host_is_loopback(const char *host);
+
+/*
+ * The rules of a [client] section, for clients defined elsewhere
+ * (`idbridge client add`): why uri cannot be a redirect URI (NULL: it can);
+ * whether s is an RFC 6749 scope-token; whether [scopes] defines scope.
+ */
+const char *config_redirect_uri_problem(const char *uri);
+bool config_scope_token_valid(const char *s);
+bool config_scope_defined(const struct config *cfg, const char *scope);
 
 /* The [plugin] whose client is client_id, or NULL. */
 const struct plugin_cfg *config_plugin_for_client(const struct config *cfg,

@@ -152,6 +152,21 @@ client_redirect(const struct config *cfg, const struct authz *a, const char *k1,
 	return s;
 }
 
+/* "/authorize?" and f's parameters, percent-encoded.  NULL on ENOMEM. */
+static char *
+authorize_url(const struct form *f)
+{
+	size_t len = strlen("/authorize?"), cap = len + 1;
+	char *s = strdup("/authorize?");
+
+	for (size_t i = 0; s != NULL && i < f->n; i++)
+		if (append_param(&s, &len, &cap, f->fields[i].name, f->fields[i].value) != 0) {
+			free(s);
+			s = NULL;
+		}
+	return s;
+}
+
 static void
 respond_see_other(struct http_request *req, const char *location)
 {
@@ -334,6 +349,7 @@ respond_login(struct http_request *req, const struct authz *a, const char *preau
 
 	session_csrf_for(preauth, csrf, sizeof(csrf));
 	respond_page(req, status, TPL_LOGIN, vars, sizeof(vars) / sizeof(vars[0]));
+	http_allow_form_redirect(req, a->redirect_uri);
 }
 
 static void
@@ -352,6 +368,7 @@ respond_consent(struct http_request *req, const struct authz *a, const char *pre
 
 	session_csrf_for(preauth, csrf, sizeof(csrf));
 	respond_page(req, 200, TPL_CONSENT, vars, sizeof(vars) / sizeof(vars[0]));
+	http_allow_form_redirect(req, a->redirect_uri);
 }
 
 static void
@@ -377,6 +394,7 @@ struct job {
 	char *password;
 	size_t password_len;
 	bool consent_allowed;       /* a consent POST that said allow */
+	bool throttle_reserved;     /* a sign-in attempt reserved with ratelimit_begin */
 	uint64_t started_ms;
 };
 
@@ -548,6 +566,25 @@ resume_later(void *arg)
 	http_resume(arg);
 }
 
+/* What a sign-in result means to the throttle. */
+static enum ratelimit_outcome
+throttle_outcome(enum auth_result r)
+{
+	switch (r) {
+	case AUTH_BAD_CREDENTIALS:
+	case AUTH_UNKNOWN_USER:
+		return RATELIMIT_FAILURE;
+	case AUTH_OK:
+	case AUTH_DISABLED:
+	case AUTH_EXPIRED:
+		return RATELIMIT_SUCCESS;  /* the password was right */
+	case AUTH_UNAVAILABLE:
+	case AUTH_INTERNAL:
+		break;
+	}
+	return RATELIMIT_NO_VERDICT;
+}
+
 /* Worker: check a password. */
 static void
 run_sign_in(void *arg, bool cancelled)
@@ -565,12 +602,23 @@ run_sign_in(void *arg, bool cancelled)
 	if (!cancelled)
 		r = srv->backend_ops->authenticate(srv->backend, j->username, j->password,
 		    j->password_len, addr, &id);
-	audit_login(srv->backend_ops->name, j->username, r, addr);
+	/* A name the backend refuses may be a password typed in the wrong field. */
+	audit_login(srv->backend_ops->name, backend_username_ok(j->username,
+	    srv->cfg->auth.username_max_length, srv->cfg->auth.username_chars) ?
+	    j->username : "(invalid name)", r, addr);
+	ratelimit_end(srv->ratelimit, j->username, addr, throttle_outcome(r), now);
 	if (r == AUTH_OK) {
 		/* The code exchange that follows needs these groups: no second lookup. */
 		dircache_put(srv->dircache, &id);
-		ratelimit_success(srv->ratelimit, j->username, now);
-		session_hash((session_new_token(token, sizeof(token)) == 0) ? token : "", hash);
+		if (session_new_token(token, sizeof(token)) != 0) {
+			respond_error_page(req, 503, "Try again later",
+			    "The sign-in service could not start your session.", NULL);
+			identity_free(&id);
+			job_free(j);
+			http_resume(req);
+			return;
+		}
+		session_hash(token, hash);
 		if (store_session_create(srv->store, hash, id.id, id.username, now,
 		    now + IDB_SESSION_TTL_S) != STORE_OK) {
 			respond_error_page(req, 503, "Try again later",
@@ -578,9 +626,15 @@ run_sign_in(void *arg, bool cancelled)
 		} else {
 			char *back = NULL;
 
-			/* Back to GET /authorize: it validates the request again. */
-			if (asprintf(&back, "/authorize?%s", j->a.query) > 0)
+			/*
+			 * Back to GET /authorize: it validates the request again.  The
+			 * query is rebuilt from the parsed parameters, so no raw byte
+			 * the client sent reaches the Location header.
+			 */
+			if ((back = authorize_url(&j->a.form)) != NULL)
 				respond_see_other(req, back);
+			else
+				http_respond_error(req, 500, "server_error", "out of memory");
 			free(back);
 			set_cookie(req, COOKIE_SESSION, token, IDB_SESSION_TTL_S);
 		}
@@ -606,7 +660,6 @@ run_sign_in(void *arg, bool cancelled)
 		    "it, then sign in again.", j->username);
 		break;
 	default:
-		ratelimit_failure(srv->ratelimit, j->username, addr, now);
 		respond_login(req, &j->a, j->preauth, 401, "Wrong user name or password.",
 		    j->username);
 		break;
@@ -635,6 +688,9 @@ submit(struct http_request *req, struct job *j, authpool_fn *run)
 		http_add_header(req, "Retry-After", "5");
 		break;
 	}
+	if (j->throttle_reserved)
+		ratelimit_end(srv->ratelimit, j->username, http_client_addr(req),
+		    RATELIMIT_NO_VERDICT, unix_now());
 	job_free(j);
 	http_resume(req);
 	return HTTP_SUSPENDED;
@@ -780,7 +836,7 @@ post_login(struct http_request *req, struct authz *a, const char *preauth,
 		respond_login(req, a, preauth, 400, "Enter your user name and password.", user);
 		return HTTP_DONE;
 	}
-	if ((wait = ratelimit_wait(srv->ratelimit, user, http_client_addr(req),
+	if ((wait = ratelimit_begin(srv->ratelimit, user, http_client_addr(req),
 	    unix_now())) > 0) {
 		char msg[128], ra[16];
 
@@ -795,9 +851,12 @@ post_login(struct http_request *req, struct authz *a, const char *preauth,
 	if ((j = job_for(a, preauth)) == NULL || (j->username = strdup(user)) == NULL ||
 	    (j->password = malloc(strlen(pw) + 1)) == NULL) {
 		job_free(j);
+		ratelimit_end(srv->ratelimit, user, http_client_addr(req), RATELIMIT_NO_VERDICT,
+		    unix_now());
 		http_respond_error(req, 500, "server_error", "out of memory");
 		return HTTP_DONE;
 	}
+	j->throttle_reserved = true;
 	j->password_len = strlen(pw);
 	memcpy(j->password, pw, j->password_len + 1);
 	return submit(req, j, run_sign_in);
@@ -875,5 +934,11 @@ h_authorize(struct http_request *req)
 {
 	if (strcmp(http_method(req), "POST") == 0)
 		return authorize_post(req);
+	/* HEAD would run GET's side effects (a pre-auth row) for nothing. */
+	if (strcmp(http_method(req), "HEAD") == 0) {
+		http_respond_error(req, 405, "invalid_request", "use GET");
+		http_add_header(req, "Allow", "GET, POST");
+		return HTTP_DONE;
+	}
 	return authorize_get(req);
 }

@@ -9,6 +9,12 @@
  * The code grant claims the code before the lookup (the claim is what
  * makes a code single-use), so a directory outage at that moment answers
  * 503 and the client must start a new authorization: the code is spent.
+ * The claim also records the family the code will issue, so a replay,
+ * even one that comes while the first exchange waits on the directory,
+ * revokes that family or bars it from being created (store_family_bar).
+ * Tokens are signed before the store changes, and the store writes the
+ * refresh token and the access token's record in one transaction: a
+ * failure spends nothing a retry would need.
  * With groups_claim = none no lookup is needed for a code at all.  A
  * refresh looks the user up before rotating, so an outage leaves the
  * refresh token valid (503 with Retry-After, never invalid_grant).
@@ -114,56 +120,73 @@ groups_claim(const struct config *cfg, const struct token_job *j)
 	return a;
 }
 
+/* An access token signed for a grant, not yet recorded in the store. */
+struct access {
+	char *jti;
+	char *jwt;
+	unsigned ttl;
+	int64_t expires_at;
+};
+
+static void
+access_free(struct access *a)
+{
+	free_secret_str(a->jwt);
+	free(a->jti);
+	memset(a, 0, sizeof(*a));
+}
+
 /*
- * Sign an access token for the job's grant in family with scope, record
- * its jti, and answer with it and refresh_token.  0, or -1 having answered.
+ * Sign an access token for the job's grant with scope.  It is signed
+ * before the store is changed, so a failure here leaves the old code or
+ * refresh token state untouched.  0, or -1 (nothing answered).
  */
 static int
-respond_tokens(struct token_job *j, const char *family, const char *scope,
-    const char *refresh_token)
+sign_access(struct token_job *j, const char *scope, struct access *a)
 {
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
+	struct server *srv = http_server(j->req);
 	const struct config *cfg = srv->cfg;
 	int64_t now = time(NULL);
-	unsigned ttl = cfg->tokens.access_ttl != 0 ? cfg->tokens.access_ttl :
-	    IDB_DEFAULT_ACCESS_TTL;
-	char *jti = random_b64(IDB_JTI_BYTES), *jwt = NULL;
 	json_t *claims = NULL, *groups;
 	int r = -1;
 
-	if (jti == NULL)
-		goto fail;
+	memset(a, 0, sizeof(*a));
+	a->ttl = cfg->tokens.access_ttl != 0 ? cfg->tokens.access_ttl : IDB_DEFAULT_ACCESS_TTL;
+	a->expires_at = now + a->ttl;
+	if ((a->jti = random_b64(IDB_JTI_BYTES)) == NULL)
+		goto out;
 	claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s}",
 	    "iss", cfg->server.issuer, "sub", j->g.user_id,
-	    "aud", client_audience(cfg, j->client), "exp", (json_int_t)(now + ttl),
-	    "iat", (json_int_t)now, "jti", jti, "client_id", j->client->id, "scope", scope);
+	    "aud", client_audience(cfg, j->client), "exp", (json_int_t)a->expires_at,
+	    "iat", (json_int_t)now, "jti", a->jti, "client_id", j->client->id, "scope", scope);
 	if (claims == NULL)
-		goto fail;
+		goto out;
 	if (j->have_id && cfg->tokens.groups_claim != GROUPS_CLAIM_NONE) {
 		if ((groups = groups_claim(cfg, j)) == NULL)
-			goto fail;
+			goto out;
 		json_object_set_new(claims, "groups", groups);
 	}
-	if (jwt_sign(srv->keys, claims, &jwt) != 0)
-		goto fail;
-	if (store_access_put(srv->store, jti, family, now + ttl) != STORE_OK) {
-		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
+	if (jwt_sign(srv->keys, claims, &a->jwt) != 0)
 		goto out;
-	}
-	http_respond_json(req, 200, json_pack("{s:s,s:s,s:I,s:s,s:s}", "access_token", jwt,
-	    "token_type", "bearer", "expires_in", (json_int_t)ttl,
-	    "refresh_token", refresh_token, "scope", scope));
-	http_add_header(req, "Pragma", "no-cache");
 	r = 0;
-	goto out;
-fail:
-	token_error(req, 500, "server_error", "cannot issue a token");
 out:
 	json_decref(claims);
-	free_secret_str(jwt);
-	free(jti);
+	if (r != 0)
+		access_free(a);
 	return r;
+}
+
+/* Answer with a recorded access token, refresh_token and the scope they carry. */
+static void
+respond_tokens(struct token_job *j, const struct access *a, const char *scope,
+    const char *refresh_token)
+{
+	struct http_request *req = j->req;
+
+	http_respond_json(req, 200, json_pack("{s:s,s:s,s:I,s:s,s:s}", "access_token", a->jwt,
+	    "token_type", "bearer", "expires_in", (json_int_t)a->ttl,
+	    "refresh_token", refresh_token, "scope", scope));
+	http_add_header(req, "Pragma", "no-cache");
 }
 
 /* A new refresh token and its hash. 0 or -1. */
@@ -189,31 +212,63 @@ finish_code(struct token_job *j)
 	const struct config *cfg = srv->cfg;
 	int64_t now = time(NULL);
 	struct store_grant fg = j->g;
+	struct store_issue iss = { 0 };
+	struct access a = { 0 };
 	unsigned char rhash[STORE_HASH_LEN];
-	char *family = random_b64(IDB_FAMILY_ID_BYTES), *refresh = NULL;
-	enum store_result r;
+	char *refresh = NULL;
 
-	if (family == NULL || new_refresh(&refresh, rhash) != 0) {
+	if (new_refresh(&refresh, rhash) != 0 || sign_access(j, j->g.scope, &a) != 0) {
 		token_error(req, 500, "server_error", "cannot issue a token");
 		goto out;
 	}
 	fg.expires_at = now + cfg->tokens.refresh_max_ttl;
-	r = store_family_create(srv->store, family, &fg, rhash, now + cfg->tokens.refresh_ttl, now);
-	if (r == STORE_OK)
-		r = store_code_set_family(srv->store, j->old_hash, family);
-	if (r != STORE_OK) {
+	iss.refresh_hash = rhash;
+	iss.refresh_expires_at = now + cfg->tokens.refresh_ttl;
+	iss.jti = a.jti;
+	iss.access_expires_at = a.expires_at;
+	/* The family id was recorded with the claim (grant_code). */
+	switch (store_family_issue(srv->store, j->g.family_id, &fg, &iss, now)) {
+	case STORE_OK:
+		break;
+	case STORE_REVOKED:
+		/* The code was replayed while this exchange waited: its family is barred. */
+		audit_token("token", j->g.username, j->client->id, "code_replayed",
+		    http_client_addr(req));
+		token_error(req, 400, "invalid_grant", "the code was already used");
+		goto out;
+	default:
 		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
 		goto out;
 	}
-	if (respond_tokens(j, family, j->g.scope, refresh) == 0)
-		audit_token("token", j->g.username, j->client->id, "ok", http_client_addr(req));
+	respond_tokens(j, &a, j->g.scope, refresh);
+	audit_token("token", j->g.username, j->client->id, "ok", http_client_addr(req));
 out:
 	explicit_bzero(rhash, sizeof(rhash));
 	free_secret_str(refresh);
-	free(family);
+	access_free(&a);
 }
 
-/* The refresh token is valid and the user's current groups are known: rotate. */
+/* A rotated refresh token was presented again: revoke its whole family (DESIGN.md, Tokens). */
+static void
+refresh_reused(struct token_job *j, const char *addr)
+{
+	struct server *srv = http_server(j->req);
+	const char *outcome = "revoked";
+
+	if (store_family_revoke(srv->store, j->g.family_id, time(NULL)) != STORE_OK) {
+		log_err("token: cannot revoke the family of a reused refresh token");
+		outcome = "revoke_failed";
+	}
+	audit_token("refresh_reuse", j->g.username, j->client->id, outcome, addr);
+	token_error(j->req, 400, "invalid_grant", "the refresh token was already used");
+}
+
+/*
+ * The refresh token is valid and the user's current groups are known:
+ * rotate.  The grant is the family's original scope ∩ the user's current
+ * groups ∩ what the client asks for (RFC 6749 §6); the family keeps its
+ * original scope, so a narrowed refresh does not narrow the next one.
+ */
 static void
 finish_refresh(struct token_job *j)
 {
@@ -222,6 +277,8 @@ finish_refresh(struct token_job *j)
 	const struct config *cfg = srv->cfg;
 	const char *addr = http_client_addr(req);
 	struct strlist allowed = { 0 }, family = { 0 }, granted = { 0 };
+	struct store_issue iss = { 0 };
+	struct access a = { 0 };
 	unsigned char nhash[STORE_HASH_LEN];
 	char *scope = NULL, *refresh = NULL;
 	bool unknown = false;
@@ -244,17 +301,27 @@ finish_refresh(struct token_job *j)
 		    "the user no longer holds any of the granted scopes");
 		goto out;
 	}
-	if (new_refresh(&refresh, nhash) != 0) {
+	/* Sign first: a failure must not have used up the old token. */
+	if (new_refresh(&refresh, nhash) != 0 || sign_access(j, scope, &a) != 0) {
 		token_error(req, 500, "server_error", "cannot issue a token");
 		goto out;
 	}
-	switch (store_refresh_rotate(srv->store, j->old_hash, nhash, j->g.family_id, scope,
-	    now + cfg->tokens.refresh_ttl, now)) {
+	iss.refresh_hash = nhash;
+	iss.refresh_expires_at = now + cfg->tokens.refresh_ttl;
+	iss.jti = a.jti;
+	iss.access_expires_at = a.expires_at;
+	switch (store_refresh_rotate(srv->store, j->old_hash, j->g.family_id, &iss, now)) {
 	case STORE_OK:
 		break;
 	case STORE_REPLAY:
+		/*
+		 * A concurrent redemption of the same token won: two clients
+		 * hold it, which is exactly the reuse rotation exists to catch.
+		 */
+		refresh_reused(j, addr);
+		goto out;
 	case STORE_REVOKED:
-		/* A concurrent redemption won, or the family was revoked meanwhile. */
+		/* The family was revoked meanwhile. */
 		audit_token("refresh", j->g.username, j->client->id, "lost_race", addr);
 		token_error(req, 400, "invalid_grant", "the refresh token was already used");
 		goto out;
@@ -262,11 +329,12 @@ finish_refresh(struct token_job *j)
 		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
 		goto out;
 	}
-	if (respond_tokens(j, j->g.family_id, scope, refresh) == 0)
-		audit_token("refresh", j->g.username, j->client->id, "ok", addr);
+	respond_tokens(j, &a, scope, refresh);
+	audit_token("refresh", j->g.username, j->client->id, "ok", addr);
 out:
 	explicit_bzero(nhash, sizeof(nhash));
 	free_secret_str(refresh);
+	access_free(&a);
 	free(scope);
 	strlist_free(&allowed);
 	strlist_free(&family);
@@ -354,6 +422,28 @@ with_identity(struct token_job *j)
 	return HTTP_SUSPENDED;
 }
 
+/*
+ * A replayed code: revoke the family its first exchange recorded, or bar
+ * it when that exchange has not created it yet.  The audit outcome.
+ */
+static const char *
+bar_family(struct server *srv, const struct store_grant *g)
+{
+	if (g->family_id == NULL)
+		return "none";
+	switch (store_family_bar(srv->store, g, time(NULL))) {
+	case STORE_OK:
+		return "revoked";
+	case STORE_NOT_FOUND:
+		return "barred";
+	case STORE_REVOKED:
+		return "already_revoked";
+	default:
+		log_err("token: cannot revoke the family of a replayed code");
+		return "revoke_failed";
+	}
+}
+
 static enum http_outcome
 grant_code(struct token_job *j)
 {
@@ -363,6 +453,8 @@ grant_code(struct token_job *j)
 	const char *redirect_uri = form_get(&j->params, "redirect_uri");
 	const char *verifier = form_get(&j->params, "code_verifier");
 	const char *addr = http_client_addr(req);
+	enum store_result res;
+	char *family;
 
 	if (code == NULL || redirect_uri == NULL || code[0] == '\0') {
 		token_error(req, 400, "invalid_request", "code and redirect_uri are required");
@@ -372,15 +464,20 @@ grant_code(struct token_job *j)
 		token_error(req, 500, "server_error", "cannot hash");
 		return HTTP_DONE;
 	}
-	switch (store_code_claim(srv->store, j->old_hash, j->client->id, time(NULL), &j->g)) {
+	/* The family is named by the claim itself, so a replay always finds it. */
+	if ((family = random_b64(IDB_FAMILY_ID_BYTES)) == NULL) {
+		token_error(req, 500, "server_error", "cannot issue a token");
+		return HTTP_DONE;
+	}
+	res = store_code_claim(srv->store, j->old_hash, j->client->id, family, time(NULL), &j->g);
+	free(family);
+	switch (res) {
 	case STORE_OK:
 		break;
 	case STORE_REPLAY:
-		/* RFC 6749 §4.1.2: revoke what the code issued. */
-		if (j->g.family_id != NULL &&
-		    store_family_revoke(srv->store, j->g.family_id, time(NULL)) != STORE_OK)
-			log_err("token: cannot revoke the family of a replayed code");
-		audit_token("code_replay", j->g.username, j->client->id, "revoked", addr);
+		/* RFC 6749 §4.1.2: revoke what the code issued, or is issuing right now. */
+		audit_token("code_replay", j->g.username, j->client->id, bar_family(srv, &j->g),
+		    addr);
 		token_error(req, 400, "invalid_grant", "the code was already used");
 		return HTTP_DONE;
 	case STORE_ERROR:
@@ -438,10 +535,7 @@ grant_refresh(struct token_job *j)
 	case STORE_OK:
 		break;
 	case STORE_REPLAY:
-		if (store_family_revoke(srv->store, j->g.family_id, time(NULL)) != STORE_OK)
-			log_err("token: cannot revoke the family of a reused refresh token");
-		audit_token("refresh_reuse", j->g.username, j->client->id, "revoked", addr);
-		token_error(req, 400, "invalid_grant", "the refresh token was already used");
+		refresh_reused(j, addr);
 		return HTTP_DONE;
 	case STORE_ERROR:
 		token_error(req, 503, "temporarily_unavailable", "the store does not answer");

@@ -46,6 +46,7 @@ const struct route http_routes[] = {
 	{ "POST", "/token", h_token },
 	{ "POST", "/introspect", h_introspect },
 	{ "POST", "/revoke", h_revoke },
+	{ "POST", "/logout", h_logout },
 };
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -84,13 +85,17 @@ struct http_request {
 	void (*state_free)(void *);
 };
 
+/* The one CSP, split where a sign-in page adds its client's origin to form-action. */
+#define CSP_BEFORE_FORM_ACTION "default-src 'none'; style-src 'self'; img-src 'self'; " \
+	"form-action "
+#define CSP_AFTER_FORM_ACTION "; frame-ancestors 'none'; base-uri 'none'"
+
 static const struct {
 	const char *name, *value;
 } security_headers[] = {
 	{ "X-Content-Type-Options", "nosniff" },
 	{ "X-Frame-Options", "DENY" },
-	{ "Content-Security-Policy", "default-src 'none'; style-src 'self'; "
-	    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" },
+	{ "Content-Security-Policy", CSP_BEFORE_FORM_ACTION "'self'" CSP_AFTER_FORM_ACTION },
 	{ "Referrer-Policy", "no-referrer" },
 	{ "Cache-Control", "no-store" },
 	{ "Cross-Origin-Opener-Policy", "same-origin" },
@@ -195,6 +200,9 @@ set_response(struct http_request *req, unsigned status, struct MHD_Response *res
 	for (size_t i = 0; i < sizeof(security_headers) / sizeof(security_headers[0]); i++)
 		MHD_add_response_header(resp, security_headers[i].name, security_headers[i].value);
 	MHD_add_response_header(resp, "X-Request-Id", req->id);
+	/* From the issuer, never the request: behind a TLS proxy we see plain HTTP. */
+	if (strncmp(req->d->srv->cfg->server.issuer, "https://", 8) == 0)
+		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
 	req->response = resp;
 	req->status = status;
 	req->response_len = len;
@@ -272,6 +280,47 @@ http_replace_header(struct http_request *req, const char *name, const char *valu
 			break;
 	}
 	MHD_add_response_header(req->response, name, value);
+}
+
+/*
+ * scheme://host[:port] of an http(s) URL into out, refusing any character
+ * that could end a CSP source expression.  false when it is not that.
+ */
+static bool
+url_origin(const char *url, char *out, size_t size)
+{
+	const char *host;
+	size_t len;
+
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		return false;
+	len = (size_t)(host - url) + strcspn(host, "/?#");
+	if (len >= size || host[0] == '\0' || len == (size_t)(host - url))
+		return false;
+	for (const char *p = host; p < url + len; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(".-:[]", *p) != NULL))
+			return false;
+	memcpy(out, url, len);
+	out[len] = '\0';
+	return true;
+}
+
+void
+http_allow_form_redirect(struct http_request *req, const char *redirect_uri)
+{
+	char origin[IDB_MAX_URI_LEN], *csp = NULL;
+
+	if (!url_origin(redirect_uri, origin, sizeof(origin)) ||
+	    asprintf(&csp, "%s'self' %s%s", CSP_BEFORE_FORM_ACTION, origin,
+	    CSP_AFTER_FORM_ACTION) < 0)
+		return;  /* keep 'self' only: the browser stops, nothing leaks */
+	http_replace_header(req, "Content-Security-Policy", csp);
+	free(csp);
 }
 
 void

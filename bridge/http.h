@@ -86,6 +86,13 @@ void http_add_header(struct http_request *req, const char *name, const char *val
  * no-store; every other response keeps the defaults.
  */
 void http_replace_header(struct http_request *req, const char *name, const char *value);
+/*
+ * A page whose form ends in a redirect to redirect_uri (the sign-in and
+ * consent pages): browsers apply CSP form-action to every hop of the
+ * redirect chain, so that URI's origin is added to form-action.  Call after
+ * http_respond*; a URI that is not a plain http(s) origin adds nothing.
+ */
+void http_allow_form_redirect(struct http_request *req, const char *redirect_uri);
 
 void http_suspend(struct http_request *req);
 void http_resume(struct http_request *req);
@@ -104,5 +111,6 @@ enum http_outcome h_static_css(struct http_request *req);
 enum http_outcome h_token(struct http_request *req);
 enum http_outcome h_introspect(struct http_request *req);
 enum http_outcome h_revoke(struct http_request *req);
+enum http_outcome h_logout(struct http_request *req);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
 	{ "login-test", cmd_login_test, "sign a user in through the backend and show the result" },
 	{ "secret", cmd_secret, "make a new client secret and its config value" },
 	{ "signing-key", cmd_signing_key, "list or rotate the JWT signing keys" },
+	{ "client", cmd_client, "add, list or remove OAuth clients kept in the store" },
 };
 
 static void

@@ -22,6 +22,7 @@ struct entry {
 	struct entry *newer, *older;     /* LRU list */
 	char key[KEY_MAX];               /* "u:alice", "a:192.0.2.1" */
 	unsigned failures;
+	unsigned pending;                /* attempts reserved and not ended yet */
 	int64_t last_failure;
 };
 
@@ -196,81 +197,116 @@ live_failures(const struct entry *e, int64_t now)
 	return e->failures;
 }
 
+/*
+ * Seconds before key may try again.  In-flight attempts count against the
+ * user cap like failures, so parallel guesses never overrun it; past the
+ * free failures attempts go one at a time ("try again in a second" while
+ * one is running).
+ */
 static unsigned
 entry_wait(const struct entry *e, unsigned free_failures, bool capped, int64_t now)
 {
-	unsigned f = live_failures(e, now), shift;
-	int64_t until;
+	unsigned f = live_failures(e, now), p = e != NULL ? e->pending : 0, shift;
+	int64_t until, delay = IDB_THROTTLE_MAX_S;
 
-	if (f == 0)
-		return 0;
-	if (capped && f >= IDB_THROTTLE_USER_CAP)
+	if (capped && f + p >= IDB_THROTTLE_USER_CAP) {
+		if (f < IDB_THROTTLE_USER_CAP)
+			return 1;
 		until = e->last_failure + IDB_THROTTLE_WINDOW_S;
-	else if (f < free_failures)
-		return 0;
-	else {
-		int64_t delay = IDB_THROTTLE_MAX_S;
-
-		shift = f - free_failures;
-		if (shift < 16 && ((int64_t)IDB_THROTTLE_BASE_S << shift) < IDB_THROTTLE_MAX_S)
-			delay = (int64_t)IDB_THROTTLE_BASE_S << shift;
-		until = e->last_failure + delay;
+		return until > now ? (unsigned)(until - now) : 0;
 	}
+	/* The free failures may run side by side; the cap above still holds. */
+	if (f < free_failures)
+		return 0;
+	if (p > 0)
+		return 1;
+	shift = f - free_failures;
+	if (shift < 16 && ((int64_t)IDB_THROTTLE_BASE_S << shift) < IDB_THROTTLE_MAX_S)
+		delay = (int64_t)IDB_THROTTLE_BASE_S << shift;
+	until = e->last_failure + delay;
 	return until > now ? (unsigned)(until - now) : 0;
+}
+
+/* The wait for user and addr together; both entries when reserve is set. */
+static unsigned
+wait_locked(struct ratelimit *rl, const char *user, const char *addr, int64_t now,
+    bool reserve)
+{
+	char ukey[KEY_MAX + 2], akey[KEY_MAX + 2];
+	struct entry *ue = NULL, *ae = NULL;
+	unsigned wu = 0, wa = 0;
+
+	if (user != NULL) {
+		make_key(ukey, sizeof(ukey), 'u', user);
+		wu = entry_wait(ue = lookup(rl, ukey, false), IDB_THROTTLE_FREE_USER, true, now);
+	}
+	if (addr != NULL) {
+		make_key(akey, sizeof(akey), 'a', addr);
+		wa = entry_wait(ae = lookup(rl, akey, false), IDB_THROTTLE_FREE_ADDR, false, now);
+	}
+	if (wu == 0 && wa == 0 && reserve) {
+		/* Made only now: a key that never waits costs no entry until it acts. */
+		if (user != NULL && (ue = lookup(rl, ukey, true)) != NULL)
+			ue->pending++;
+		if (addr != NULL && (ae = lookup(rl, akey, true)) != NULL)
+			ae->pending++;
+	}
+	return wu > wa ? wu : wa;
 }
 
 unsigned
 ratelimit_wait(struct ratelimit *rl, const char *user, const char *addr, int64_t now)
 {
-	char key[KEY_MAX + 2];
-	unsigned wu = 0, wa = 0;
+	unsigned w;
 
 	pthread_mutex_lock(&rl->lock);
-	if (user != NULL) {
-		make_key(key, sizeof(key), 'u', user);
-		wu = entry_wait(lookup(rl, key, false), IDB_THROTTLE_FREE_USER, true, now);
-	}
-	if (addr != NULL) {
-		make_key(key, sizeof(key), 'a', addr);
-		wa = entry_wait(lookup(rl, key, false), IDB_THROTTLE_FREE_ADDR, false, now);
-	}
+	w = wait_locked(rl, user, addr, now, false);
 	pthread_mutex_unlock(&rl->lock);
-	return wu > wa ? wu : wa;
+	return w;
 }
 
-static void
-count_failure(struct ratelimit *rl, char kind, const char *value, int64_t now)
+unsigned
+ratelimit_begin(struct ratelimit *rl, const char *user, const char *addr, int64_t now)
 {
+	unsigned w;
+
+	pthread_mutex_lock(&rl->lock);
+	w = wait_locked(rl, user, addr, now, true);
+	pthread_mutex_unlock(&rl->lock);
+	return w;
+}
+
+/* End a reserved attempt on one key; a failure counts. */
+static void
+end_attempt(struct ratelimit *rl, char kind, const char *value,
+    enum ratelimit_outcome outcome, int64_t now)
+{
+	bool failed = outcome == RATELIMIT_FAILURE;
 	char key[KEY_MAX + 2];
 	struct entry *e;
 
 	make_key(key, sizeof(key), kind, value);
-	e = lookup(rl, key, true);
-	e->failures = live_failures(e, now) + 1;
-	e->last_failure = now;
+	/* An entry evicted meanwhile comes back with nothing pending. */
+	if ((e = lookup(rl, key, failed)) == NULL)
+		return;
+	if (e->pending > 0)
+		e->pending--;
+	if (failed) {
+		e->failures = live_failures(e, now) + 1;
+		e->last_failure = now;
+	} else if (kind == 'u' && outcome == RATELIMIT_SUCCESS) {
+		e->failures = 0;
+	}
 }
 
 void
-ratelimit_failure(struct ratelimit *rl, const char *user, const char *addr, int64_t now)
+ratelimit_end(struct ratelimit *rl, const char *user, const char *addr,
+    enum ratelimit_outcome outcome, int64_t now)
 {
 	pthread_mutex_lock(&rl->lock);
 	if (user != NULL)
-		count_failure(rl, 'u', user, now);
+		end_attempt(rl, 'u', user, outcome, now);
 	if (addr != NULL)
-		count_failure(rl, 'a', addr, now);
-	pthread_mutex_unlock(&rl->lock);
-}
-
-void
-ratelimit_success(struct ratelimit *rl, const char *user, int64_t now)
-{
-	char key[KEY_MAX + 2];
-	struct entry *e;
-
-	(void)now;
-	pthread_mutex_lock(&rl->lock);
-	make_key(key, sizeof(key), 'u', user);
-	if ((e = lookup(rl, key, false)) != NULL)
-		e->failures = 0;
+		end_attempt(rl, 'a', addr, outcome, now);
 	pthread_mutex_unlock(&rl->lock);
 }

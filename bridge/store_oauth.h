@@ -24,6 +24,8 @@ struct store;
 #define STORE_HASH_LEN 32
 /* How long a used code is remembered after it expired, to recognise its replay. */
 #define STORE_CODE_REPLAY_WINDOW_S 86400
+/* How long a placeholder that bars a replayed code's family is kept (purge). */
+#define STORE_FAMILY_BAR_S STORE_CODE_REPLAY_WINDOW_S
 
 enum store_result {
 	STORE_OK,
@@ -44,7 +46,7 @@ struct store_grant {
 	char *scope;            /* space-separated, granted */
 	char *redirect_uri;     /* codes: bound at /authorize */
 	char *code_challenge;   /* codes: S256 challenge, or NULL */
-	char *family_id;        /* codes: the family it issued (after exchange); refresh: its family */
+	char *family_id;        /* codes: the family it issues (named at claim); refresh: its own */
 	int64_t created_at;
 	int64_t expires_at;     /* code/token expiry; for a family, refresh_max_ttl's end */
 };
@@ -92,23 +94,41 @@ enum store_result store_consent_put(struct store *st, const char *user_id,
 enum store_result store_code_put(struct store *st, const unsigned char *hash,
     const struct store_grant *g, int64_t now) IDB_WUR;
 /*
- * Claim a code for client_id: OK (first use, unexpired; *g_r filled),
+ * Claim a code for client_id and record, in the same statement, the
+ * family_id its tokens will have (so a replay at any later moment knows
+ * what to revoke): OK (first use, unexpired; *g_r filled, family_id set),
  * NOT_FOUND (unknown, or another client's), EXPIRED, or REPLAY (used
- * before; *g_r filled, family_id set when it issued tokens, so the caller
- * can revoke them).
+ * before; *g_r filled with the family_id the first use recorded, for
+ * store_family_bar).
  */
 enum store_result store_code_claim(struct store *st, const unsigned char *hash,
-    const char *client_id, int64_t now, struct store_grant *g_r) IDB_WUR;
-/* Record the family a claimed code issued. */
-enum store_result store_code_set_family(struct store *st, const unsigned char *hash,
-    const char *family_id) IDB_WUR;
+    const char *client_id, const char *family_id, int64_t now,
+    struct store_grant *g_r) IDB_WUR;
 
 /* ---- refresh-token families --------------------------------------------- */
 
 /*
- * Start a family for g (client_id, user_id, username, scope; expires_at =
- * the family's end) with its first refresh token, in one transaction.
+ * What one issuance writes: the new refresh token's hash and expiry, and
+ * the access token signed with it (jti and its expiry; jti may be NULL
+ * for none).  The access token is signed before the store is asked, so a
+ * failure anywhere leaves the store as it was and the client may retry.
  */
+struct store_issue {
+	const unsigned char *refresh_hash;
+	int64_t refresh_expires_at;
+	const char *jti;
+	int64_t access_expires_at;
+};
+
+/*
+ * Start a family for g (client_id, user_id, username, scope; expires_at =
+ * the family's end) with what iss issues, in one transaction.  REVOKED
+ * when family_id exists already: a replay of the code barred it
+ * (store_family_bar) while its first exchange was still on its way.
+ */
+enum store_result store_family_issue(struct store *st, const char *family_id,
+    const struct store_grant *g, const struct store_issue *iss, int64_t now) IDB_WUR;
+/* store_family_issue with only a refresh token (token_hash), no access token. */
 enum store_result store_family_create(struct store *st, const char *family_id,
     const struct store_grant *g, const unsigned char *token_hash,
     int64_t token_expires_at, int64_t now) IDB_WUR;
@@ -121,16 +141,28 @@ enum store_result store_family_create(struct store *st, const char *family_id,
 enum store_result store_refresh_peek(struct store *st, const unsigned char *hash,
     const char *client_id, int64_t now, struct store_grant *g_r) IDB_WUR;
 /*
- * Rotate: mark old used (only if still unused) and add new, in one
- * transaction; narrows the family's scope to scope (a refresh never
- * widens it).  REPLAY when old was used meanwhile (a concurrent
- * redemption won).
+ * Rotate: mark old used (only if still unused) and add what iss issues, in
+ * one transaction.  The family keeps its original scope (RFC 6749 §6: a
+ * refresh that narrows narrows only what it issues; the next one starts
+ * from the original grant again).  REPLAY when old was used meanwhile (a
+ * concurrent redemption won: the caller revokes the family, as for any
+ * reuse), REVOKED when the family was revoked.
  */
 enum store_result store_refresh_rotate(struct store *st, const unsigned char *old_hash,
-    const unsigned char *new_hash, const char *family_id, const char *scope,
-    int64_t new_expires_at, int64_t now) IDB_WUR;
+    const char *family_id, const struct store_issue *iss, int64_t now) IDB_WUR;
 /* Revoke a family: its refresh tokens and the access tokens it issued. */
 enum store_result store_family_revoke(struct store *st, const char *family_id,
+    int64_t now) IDB_WUR;
+/*
+ * Revoke the family a replayed code recorded (g as store_code_claim's
+ * REPLAY filled it, g->family_id not NULL), even one that does not exist
+ * yet: then a revoked placeholder row under that id (kept
+ * STORE_FAMILY_BAR_S) makes the first exchange's store_family_issue fail.
+ * OK (a live family was revoked), NOT_FOUND (there was none: the
+ * placeholder now bars it; the first exchange is still on its way, or it
+ * failed), REVOKED (revoked or barred already), ERROR.
+ */
+enum store_result store_family_bar(struct store *st, const struct store_grant *g,
     int64_t now) IDB_WUR;
 
 /* ---- access tokens ------------------------------------------------------ */

@@ -70,6 +70,18 @@ static const char *const migrations[] = {
 	"  private_key TEXT NOT NULL, created_at INTEGER NOT NULL,"
 	"  activate_at INTEGER NOT NULL, retire_at INTEGER, drop_at INTEGER) STRICT;"
 	"INSERT INTO meta (key, value) VALUES ('signing_keys_generation', '0');",
+	/* 4: clients kept in the store (store_sqlite_clients.c); secrets as SHA-256 only. */
+	"CREATE TABLE clients (client_id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	"  secret_hash BLOB CHECK (secret_hash IS NULL OR length(secret_hash) = 32),"
+	"  secret_hash2 BLOB CHECK (secret_hash2 IS NULL OR length(secret_hash2) = 32),"
+	"  redirect_uris TEXT NOT NULL, scopes TEXT NOT NULL,"
+	"  pkce_required INTEGER NOT NULL CHECK (pkce_required IN (0, 1)),"
+	"  public INTEGER NOT NULL CHECK (public IN (0, 1)),"
+	"  consent_skip INTEGER NOT NULL CHECK (consent_skip IN (0, 1)),"
+	"  introspect INTEGER NOT NULL CHECK (introspect IN (0, 1)),"
+	"  created_at INTEGER NOT NULL,"
+	"  CHECK ((public = 1) = (secret_hash IS NULL))) STRICT;"
+	"INSERT INTO meta (key, value) VALUES ('clients_generation', '0');",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

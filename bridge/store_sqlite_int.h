@@ -56,6 +56,21 @@ int store_stmt_vwrite(struct store *st, int *changes_r, char **err_r, const char
 int store_stmt_int64(struct store *st, int64_t *v_r, char **err_r, const char *sql,
     const char *fmt, ...) IDB_WUR;
 
+/* Start a transaction (sql: "BEGIN" or "BEGIN IMMEDIATE"); its connection, or NULL. */
+sqlite3 *store_tx_begin(struct store *st, const char *sql, char **err_r);
+/* End a transaction: COMMIT (0 or -1), or ROLLBACK (errors ignored: the caller already failed). */
+int store_tx_commit(struct store *st, char **err_r) IDB_WUR;
+void store_tx_rollback(sqlite3 *db);
+
+/*
+ * A change counter kept in the meta table under key (…_generation): read
+ * it, or add one inside the caller's transaction.  Other processes compare
+ * it to notice a change (signing keys, clients).
+ */
+int store_generation_read(struct store *st, const char *key, int64_t *gen_r,
+    char **err_r) IDB_WUR;
+int store_generation_bump(struct store *st, const char *key, char **err_r) IDB_WUR;
+
 /* A copy of a text column; NULL for SQL NULL or on ENOMEM. */
 char *store_sqlite_col_text(sqlite3_stmt *s, int col);
 

@@ -18,41 +18,11 @@
 #include "store_sqlite_int.h"
 #include "util.h"
 
-static int
-exec(struct store *st, const char *sql, char **err_r)
-{
-	return store_stmt_write(st, NULL, err_r, sql, "");
-}
-
-static void
-rollback(sqlite3 *db)
-{
-	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Start a transaction (sql: "BEGIN" or "BEGIN IMMEDIATE"); its connection, or NULL. */
-static sqlite3 *
-begin(struct store *st, const char *sql, char **err_r)
-{
-	sqlite3 *db;
-
-	if ((db = store_sqlite_db(st, err_r)) == NULL || exec(st, sql, err_r) != 0)
-		return NULL;
-	return db;
-}
-
-static int
-read_generation(struct store *st, int64_t *gen_r, char **err_r)
-{
-	return store_stmt_int64(st, gen_r, err_r, "SELECT CAST(value AS INTEGER) FROM meta"
-	    " WHERE key = 'signing_keys_generation'", "");
-}
-
 int
 store_signing_keys_generation(struct store *st, int64_t *generation_r, char **err_r)
 {
 	*err_r = NULL;
-	return read_generation(st, generation_r, err_r);
+	return store_generation_read(st, "signing_keys_generation", generation_r, err_r);
 }
 
 void
@@ -96,9 +66,9 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
 	*keys_r = NULL;
 	*n_r = 0;
 	/* One read transaction: the generation matches the rows. */
-	if ((db = begin(st, "BEGIN", err_r)) == NULL)
+	if ((db = store_tx_begin(st, "BEGIN", err_r)) == NULL)
 		return -1;
-	if (read_generation(st, generation_r, err_r) != 0)
+	if (store_generation_read(st, "signing_keys_generation", generation_r, err_r) != 0)
 		goto out;
 	if (store_stmt_prepare(st, &q, err_r, "SELECT kid, alg, private_key, created_at,"
 	    " activate_at, retire_at, drop_at FROM signing_keys WHERE drop_at IS NULL"
@@ -129,7 +99,7 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
 out:
 	store_stmt_finish(&q);
 	store_signing_keys_free(keys, IDB_MAX_SIGNING_KEYS);
-	rollback(db);  /* ends the read transaction */
+	store_tx_rollback(db);  /* ends the read transaction */
 	return r;
 }
 
@@ -154,13 +124,6 @@ some_key_signs(struct store *st, int64_t now, char **err_r)
 	return count > 0;
 }
 
-static int
-bump_generation(struct store *st, char **err_r)
-{
-	return exec(st, "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
-	    " WHERE key = 'signing_keys_generation'", err_r);
-}
-
 int
 store_signing_key_create_first(struct store *st, const struct store_signing_key *key,
     int64_t now, bool *inserted_r, char **err_r)
@@ -170,19 +133,19 @@ store_signing_key_create_first(struct store *st, const struct store_signing_key 
 
 	*err_r = NULL;
 	*inserted_r = false;
-	if ((db = begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
+	if ((db = store_tx_begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
 		return -1;
 	if ((signs = some_key_signs(st, now, err_r)) < 0)
 		goto fail;
 	if (signs == 0 && (insert_key(st, key, now, err_r) != 0 ||
-	    bump_generation(st, err_r) != 0))
+	    store_generation_bump(st, "signing_keys_generation", err_r) != 0))
 		goto fail;
-	if (exec(st, "COMMIT", err_r) != 0)
+	if (store_tx_commit(st, err_r) != 0)
 		goto fail;
 	*inserted_r = signs == 0;
 	return 0;
 fail:
-	rollback(db);
+	store_tx_rollback(db);
 	return -1;
 }
 
@@ -211,7 +174,7 @@ store_signing_key_rotate(struct store *st, const struct store_signing_key *key,
 	int signs;
 
 	*err_r = NULL;
-	if ((db = begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
+	if ((db = store_tx_begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
 		return -1;
 	if (delete_dropped(st, now, err_r) != 0 || (signs = some_key_signs(st, now, err_r)) < 0)
 		goto fail;
@@ -219,11 +182,11 @@ store_signing_key_rotate(struct store *st, const struct store_signing_key *key,
 		activate_at = now + delay;
 	if (insert_key(st, key, activate_at, err_r) != 0 ||
 	    retire_others(st, key->kid, activate_at, activate_at + linger, err_r) != 0 ||
-	    bump_generation(st, err_r) != 0 || exec(st, "COMMIT", err_r) != 0)
+	    store_generation_bump(st, "signing_keys_generation", err_r) != 0 || store_tx_commit(st, err_r) != 0)
 		goto fail;
 	*activate_at_r = activate_at;
 	return 0;
 fail:
-	rollback(db);
+	store_tx_rollback(db);
 	return -1;
 }

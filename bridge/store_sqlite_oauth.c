@@ -259,15 +259,20 @@ read_code(struct store *st, const unsigned char *hash, const char *client_id,
 
 enum store_result
 store_code_claim(struct store *st, const unsigned char *hash, const char *client_id,
-    int64_t now, struct store_grant *g_r)
+    const char *family_id, int64_t now, struct store_grant *g_r)
 {
 	enum store_result r;
 	bool used = false;
 	int changes = 0;
 
-	/* The claim itself: exactly one caller turns used 0 → 1. */
-	r = run_write(st, &changes, "UPDATE codes SET used = 1 WHERE code_hash = ? AND "
-	    "client_id = ? AND used = 0 AND expires_at > ?", "hsi", hash, client_id, now);
+	/*
+	 * The claim itself: exactly one caller turns used 0 → 1, and names
+	 * the family in the same statement, so a replay never finds a used
+	 * code without one.
+	 */
+	r = run_write(st, &changes, "UPDATE codes SET used = 1, family_id = ? WHERE "
+	    "code_hash = ? AND client_id = ? AND used = 0 AND expires_at > ?", "shsi",
+	    family_id, hash, client_id, now);
 	if (r != STORE_OK)
 		return r;
 	if ((r = read_code(st, hash, client_id, g_r, &used)) != STORE_OK)
@@ -281,32 +286,66 @@ store_code_claim(struct store *st, const unsigned char *hash, const char *client
 	return STORE_EXPIRED;
 }
 
-enum store_result
-store_code_set_family(struct store *st, const unsigned char *hash, const char *family_id)
+/* ---- refresh families ------------------------------------------------------- */
+
+/* Inside a transaction: the rows iss adds to family_id. */
+static enum store_result
+add_issued(struct store *st, const char *family_id, const struct store_issue *iss,
+    int64_t now)
 {
-	return run_write(st, NULL, "UPDATE codes SET family_id = ? WHERE code_hash = ?",
-	    "sh", family_id, hash);
+	enum store_result r;
+
+	r = run_write(st, NULL, "INSERT INTO refresh_tokens (token_hash, family_id, "
+	    "created_at, expires_at) VALUES (?, ?, ?, ?)", "hsii", iss->refresh_hash,
+	    family_id, now, iss->refresh_expires_at);
+	if (r == STORE_OK && iss->jti != NULL)
+		r = run_write(st, NULL, "INSERT INTO access_tokens (jti, family_id, expires_at) "
+		    "VALUES (?, ?, ?)", "ssi", iss->jti, family_id, iss->access_expires_at);
+	return r;
 }
 
-/* ---- refresh families ------------------------------------------------------- */
+/* Inside a transaction: how many families, live ones only if live_only, have this id. */
+static enum store_result
+count_family(struct store *st, const char *family_id, bool live_only, int64_t *n_r)
+{
+	return store_stmt_int64(st, n_r, NULL, live_only ?
+	    "SELECT count(*) FROM refresh_families WHERE family_id = ? AND revoked_at IS NULL" :
+	    "SELECT count(*) FROM refresh_families WHERE family_id = ?", "s", family_id) == 0 ?
+	    STORE_OK : STORE_ERROR;
+}
+
+enum store_result
+store_family_issue(struct store *st, const char *family_id, const struct store_grant *g,
+    const struct store_issue *iss, int64_t now)
+{
+	enum store_result r;
+	int64_t n = 0;
+
+	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
+		return r;
+	/* A row under this id already is a replay's bar: this family must not start. */
+	r = count_family(st, family_id, false, &n);
+	if (r == STORE_OK && n != 0)
+		r = STORE_REVOKED;
+	if (r == STORE_OK)
+		r = run_write(st, NULL, "INSERT INTO refresh_families (family_id, client_id, "
+		    "user_id, username, scope, created_at, expires_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?)", "sssssii", family_id, g->client_id,
+		    g->user_id, g->username, g->scope, now, g->expires_at);
+	if (r == STORE_OK)
+		r = add_issued(st, family_id, iss, now);
+	return tx_end(st, r);
+}
 
 enum store_result
 store_family_create(struct store *st, const char *family_id, const struct store_grant *g,
     const unsigned char *token_hash, int64_t token_expires_at, int64_t now)
 {
-	enum store_result r;
+	struct store_issue iss = {
+		.refresh_hash = token_hash, .refresh_expires_at = token_expires_at,
+	};
 
-	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
-		return r;
-	r = run_write(st, NULL, "INSERT INTO refresh_families (family_id, client_id, user_id, "
-	    "username, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	    "sssssii", family_id, g->client_id, g->user_id, g->username, g->scope, now,
-	    g->expires_at);
-	if (r == STORE_OK)
-		r = run_write(st, NULL, "INSERT INTO refresh_tokens (token_hash, family_id, "
-		    "created_at, expires_at) VALUES (?, ?, ?, ?)", "hsii", token_hash, family_id,
-		    now, token_expires_at);
-	return tx_end(st, r);
+	return store_family_issue(st, family_id, g, &iss, now);
 }
 
 enum store_result
@@ -357,12 +396,12 @@ store_refresh_peek(struct store *st, const unsigned char *hash, const char *clie
 }
 
 enum store_result
-store_refresh_rotate(struct store *st, const unsigned char *old_hash,
-    const unsigned char *new_hash, const char *family_id, const char *scope,
-    int64_t new_expires_at, int64_t now)
+store_refresh_rotate(struct store *st, const unsigned char *old_hash, const char *family_id,
+    const struct store_issue *iss, int64_t now)
 {
 	enum store_result r;
 	int changes = 0;
+	int64_t live = 0;
 
 	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
 		return r;
@@ -370,15 +409,13 @@ store_refresh_rotate(struct store *st, const unsigned char *old_hash,
 	    "AND family_id = ? AND used = 0", "hs", old_hash, family_id);
 	if (r == STORE_OK && changes != 1)
 		r = STORE_REPLAY;
+	/* The family's scope stays the original grant: each refresh narrows only its own. */
 	if (r == STORE_OK)
-		r = run_write(st, &changes, "UPDATE refresh_families SET scope = ? "
-		    "WHERE family_id = ? AND revoked_at IS NULL", "ss", scope, family_id);
-	if (r == STORE_OK && changes != 1)
+		r = count_family(st, family_id, true, &live);
+	if (r == STORE_OK && live != 1)
 		r = STORE_REVOKED;
 	if (r == STORE_OK)
-		r = run_write(st, NULL, "INSERT INTO refresh_tokens (token_hash, family_id, "
-		    "created_at, expires_at) VALUES (?, ?, ?, ?)", "hsii", new_hash, family_id,
-		    now, new_expires_at);
+		r = add_issued(st, family_id, iss, now);
 	return tx_end(st, r);
 }
 
@@ -387,6 +424,34 @@ store_family_revoke(struct store *st, const char *family_id, int64_t now)
 {
 	return run_write(st, NULL, "UPDATE refresh_families SET revoked_at = ? "
 	    "WHERE family_id = ? AND revoked_at IS NULL", "is", now, family_id);
+}
+
+enum store_result
+store_family_bar(struct store *st, const struct store_grant *g, int64_t now)
+{
+	enum store_result r, outcome = STORE_OK;
+	int changes = 0;
+	int64_t n = 0;
+
+	if (g->family_id == NULL)
+		return STORE_ERROR;
+	/* One transaction: the first exchange's store_family_issue is wholly before or after. */
+	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
+		return r;
+	r = run_write(st, &changes, "UPDATE refresh_families SET revoked_at = ? "
+	    "WHERE family_id = ? AND revoked_at IS NULL", "is", now, g->family_id);
+	if (r == STORE_OK && changes == 0) {
+		r = count_family(st, g->family_id, false, &n);
+		outcome = n != 0 ? STORE_REVOKED : STORE_NOT_FOUND;
+	}
+	/* Not there yet: a revoked placeholder takes its id, and purge drops it in time. */
+	if (r == STORE_OK && outcome == STORE_NOT_FOUND)
+		r = run_write(st, NULL, "INSERT INTO refresh_families (family_id, client_id, "
+		    "user_id, username, scope, created_at, expires_at, revoked_at) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sssssiii", g->family_id, g->client_id,
+		    g->user_id, g->username, g->scope, now, now + STORE_FAMILY_BAR_S, now);
+	r = tx_end(st, r);
+	return r == STORE_OK ? outcome : r;
 }
 
 /* ---- access tokens ---------------------------------------------------------- */

@@ -176,3 +176,40 @@ store_sqlite_col_text(sqlite3_stmt *s, int col)
 
 	return t != NULL ? strdup((const char *)t) : NULL;
 }
+
+sqlite3 *
+store_tx_begin(struct store *st, const char *sql, char **err_r)
+{
+	sqlite3 *db;
+
+	if ((db = store_sqlite_db(st, err_r)) == NULL ||
+	    store_stmt_write(st, NULL, err_r, sql, "") != 0)
+		return NULL;
+	return db;
+}
+
+int
+store_tx_commit(struct store *st, char **err_r)
+{
+	return store_stmt_write(st, NULL, err_r, "COMMIT", "");
+}
+
+void
+store_tx_rollback(sqlite3 *db)
+{
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_generation_read(struct store *st, const char *key, int64_t *gen_r, char **err_r)
+{
+	return store_stmt_int64(st, gen_r, err_r,
+	    "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", "s", key);
+}
+
+int
+store_generation_bump(struct store *st, const char *key, char **err_r)
+{
+	return store_stmt_write(st, NULL, err_r, "UPDATE meta SET value = "
+	    "CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = ?", "s", key);
+}

@@ -2,7 +2,7 @@
 // code against the daemon's /jwks.json, for each algorithm, checking typ,
 // iss, aud and exp the way a plugin API would.
 //
-// The daemon is started here (a throwaway state directory, listen port 0);
+// The daemon is started by daemon.mjs (a throwaway state directory, port 0);
 // tokens come from tests/unit/jwt_mint, a check-only helper that signs with
 // a key from the daemon's store (adding a key of the algorithm when the
 // store has none, which the daemon then publishes within a second).
@@ -10,87 +10,28 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { builddir, requireBuilt, startDaemon, waitFor } from './daemon.mjs';
 
-const srcdir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const builddir = process.env.IDBRIDGE_BUILDDIR ??
-  (process.env.IDBRIDGE_BIN ? path.dirname(process.env.IDBRIDGE_BIN) : srcdir);
-const idbridge = process.env.IDBRIDGE_BIN ?? path.join(builddir, 'idbridge');
 const jwtMint = path.join(builddir, 'tests', 'unit', 'jwt_mint');
 const ISSUER = 'http://127.0.0.1';
 const AUDIENCE = 'https://jira-plugin.example.com';
 
-let dir, daemon, base, storePath;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(fn, what, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+let daemon, base, storePath;
 
 before(async () => {
-  for (const f of [idbridge, jwtMint]) {
-    if (!existsSync(f)) throw new Error(`${f} is missing: build with make and make check`);
-  }
-  dir = mkdtempSync(path.join(tmpdir(), 'idb-e2e-'));
-  const state = path.join(dir, 'state');
-  mkdirSync(state, { mode: 0o700 });
-  storePath = path.join(state, 'idbridge.db');
-  const conf = path.join(dir, 'idbridge.conf');
-  writeFileSync(conf, [
-    '[server]', `issuer = ${ISSUER}`, 'listen = 127.0.0.1:0', `state_dir = ${state}`,
-    `templates = ${path.join(srcdir, 'templates')}`,
-    ...(process.getuid() === 0 ? ['allow_root = yes'] : []),
-    '[store]', `path = ${storePath}`,
-    '[auth]', 'backend = ldap',
-    // Never contacted: these tests need no directory.
-    '[ldap]', 'uri = ldap://127.0.0.1:1', 'bind_dn = cn=idbridge,dc=example,dc=org',
-    'bind_password = unused', 'user_base = ou=people,dc=example,dc=org',
-    'user_filter = (uid=%u)', 'group_base = ou=groups,dc=example,dc=org',
-    'group_filter = (member=%d)', '',
-  ].join('\n'));
-  chmodSync(conf, 0o600);
-  const portFile = path.join(dir, 'port');
-  const logPath = path.join(dir, 'serve.log');
-  const log = openSync(logPath, 'w');
-  daemon = spawn(idbridge, ['serve', '-c', conf, '--port-file', portFile],
-    { stdio: ['ignore', log, log] });
-  closeSync(log);
-  const port = await waitFor(() => {
-    if (daemon.exitCode !== null) {
-      throw new Error(`idbridge serve exited ${daemon.exitCode}:\n${readFileSync(logPath, 'utf8')}`);
-    }
-    try {
-      const t = readFileSync(portFile, 'utf8');
-      return t.endsWith('\n') ? Number(t) : null;
-    } catch {
-      return null;
-    }
-  }, 'the port file');
-  base = `http://127.0.0.1:${port}`;
+  requireBuilt(jwtMint);
+  // No directory: these tests never sign in.  The issuer needs no port:
+  // tokens come from jwt_mint, not from a client's discovery.
+  daemon = await startDaemon({ issuer: ISSUER });
+  base = daemon.base;
+  storePath = daemon.storePath;
 });
 
 after(async () => {
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon.once('exit', r));
-    daemon.kill('SIGTERM');
-    await exited;
-    assert.equal(daemon.exitCode, 0, 'idbridge serve must exit 0 on SIGTERM');
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (daemon) await daemon.stop();
 });
 
 function mint(alg, claims) {

@@ -252,3 +252,64 @@ def poll_until(fn, timeout=5.0):
             return True
         time.sleep(0.02)
     return False
+
+
+def test_parallel_guesses_cannot_pass_the_throttle(daemon):
+    # Eight wrong passwords for one name at once: attempts in flight count
+    # against the cap, so no more than five reach the directory; the rest
+    # wait (429).
+    import threading
+    path = authorize_path("chatgpt", CHATGPT_CALLBACK)
+    browsers = []
+    for _ in range(8):
+        b = Browser(daemon.port)
+        _, _, page = b.get(path)
+        browsers.append((b, Form(page).hidden["csrf"]))
+    statuses = []
+
+    def guess(b, csrf):
+        statuses.append(b.post("/authorize", {"username": "bob", "password": "wrong",
+                                              "csrf": csrf})[0])
+    threads = [threading.Thread(target=guess, args=bc) for bc in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(statuses) == [401] * 5 + [429] * 3, statuses
+
+
+def test_head_authorize_has_no_side_effects(daemon):
+    b = Browser(daemon.port)
+    status, h, _ = b.request("HEAD", authorize_path("chatgpt", CHATGPT_CALLBACK))
+    assert status == 405
+    assert "set-cookie" not in h
+
+
+def test_hsts_follows_an_https_issuer(tmp_path, slapd, serve):
+    cfg = add_clients(Config(tmp_path, slapd))
+    cfg.set("server", issuer="https://sso.example.com")
+    d = serve(cfg.write())
+    status, h, _ = d.request("GET", "/livez")
+    assert h["strict-transport-security"] == "max-age=31536000"
+    # The cookies take the __Host- prefix and Secure from the same issuer.
+    status, h, _ = d.request("GET", authorize_path("chatgpt", CHATGPT_CALLBACK))
+    assert h["set-cookie"].startswith("__Host-idb_preauth=") and "; Secure" in h["set-cookie"]
+
+
+def test_no_hsts_on_a_loopback_http_issuer(daemon):
+    status, h, _ = daemon.request("GET", "/livez")
+    assert "strict-transport-security" not in h
+
+
+def test_sign_in_redirect_carries_no_raw_bytes(daemon):
+    # A state with characters that must be encoded comes back encoded in
+    # the 303 after sign-in, never raw.
+    b = Browser(daemon.port)
+    path = authorize_path("chatgpt", CHATGPT_CALLBACK, state="a b\u00e9\u0001")
+    _, _, page = b.get(path)
+    status, h, _ = b.post("/authorize", {"username": "alice", "csrf": Form(page).hidden["csrf"],
+                                         "password": U["alice"]["password"]})
+    assert status == 303
+    loc = h["location"]
+    assert all(0x21 <= ord(c) < 0x7f for c in loc), loc
+    assert urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["state"] == ["a b\u00e9\u0001"]

@@ -23,6 +23,7 @@ import pytest
 
 import slapdir
 from harness import ldap_entry_uuid
+from slowproxy import SlowProxy
 
 PLUGIN_CB = "https://chat.openai.com/aip/plugin-1234abcd/oauth/callback"
 ACTION_CB = "https://chatgpt.com/aip/g-0123456789/oauth/callback"
@@ -237,8 +238,8 @@ def test_refresh_rotation_and_reuse(env):
     assert second["refresh_token"] != first["refresh_token"]
     status, _, third = env.refresh(second["refresh_token"], scope="read:resource")
     assert status == 200 and third["scope"] == "read:resource"
-    # Asking for more than the family holds is invalid_scope.
-    status, _, j = env.refresh(third["refresh_token"], scope="write:resource")
+    # Asking for more than the original grant (the client may have it) is invalid_scope.
+    status, _, j = env.refresh(third["refresh_token"], scope="directory:read")
     assert (status, j["error"]) == (400, "invalid_scope")
     # Reuse of a rotated token revokes the family, the newest token included.
     status, _, j = env.refresh(first["refresh_token"])
@@ -252,17 +253,29 @@ def test_refresh_rotation_and_reuse(env):
 
 
 def test_concurrent_code_redemption(env):
+    """Two redemptions of one code: one claims it, the other is a replay.
+
+    The replay revokes what the code issued, or bars the family the claim
+    is still issuing: whichever comes first, no token of the code survives.
+    """
     code = env.code("plugin")
     results = []
 
     def go():
-        results.append(env.plugin_exchange(code)[0])
+        results.append(env.plugin_exchange(code))
     threads = [threading.Thread(target=go) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [200, 400]
+    assert sorted(r[0] for r in results)[1] == 400, results
+    for status, _, j in results:
+        if status == 200:
+            assert env.refresh(j["refresh_token"])[2]["error"] == "invalid_grant"
+            assert env.introspect(j["access_token"])[2] == {"active": False}
+        else:
+            assert (status, j["error"]) == (400, "invalid_grant")
+    assert live_families(env) == 0
 
 
 def test_introspection_clients(env):
@@ -343,3 +356,148 @@ def test_directory_down_503_then_refresh_works(own_env, own_slapd):
     own_slapd.start()
     status, _, j = env.refresh(first["refresh_token"])
     assert status == 200, j
+
+
+def test_narrowed_refresh_keeps_original_grant(env):
+    """RFC 6749 §6: a refresh that asks for less narrows only what it issues."""
+    _, _, first = env.plugin_exchange(env.code("plugin"))
+    status, _, narrow = env.refresh(first["refresh_token"], scope="read:resource")
+    assert status == 200 and narrow["scope"] == "read:resource", narrow
+    status, _, full = env.refresh(narrow["refresh_token"])
+    assert status == 200, full
+    assert full["scope"] == "read:resource write:resource"
+    assert claims_of(env.d, full["access_token"])["scope"] == "read:resource write:resource"
+    _, _, narrow = env.refresh(full["refresh_token"], scope="write:resource")
+    status, _, j = env.refresh(narrow["refresh_token"], scope="read:resource write:resource")
+    assert status == 200 and j["scope"] == "read:resource write:resource", j
+
+
+def test_group_removal_is_not_permanent(own_env, own_slapd):
+    """Groups narrow each refresh; the family keeps its grant for when they return."""
+    env = own_env
+    member = "dn: cn=%s,%s\nchangetype: modify\n%s: member\nmember: uid=alice,%s\n"
+    engineering = member % ("engineering", slapdir.GROUPS, "%s", slapdir.PEOPLE)
+    _, _, first = env.plugin_exchange(env.code("plugin"))
+    # Moved to support (read:resource only) for a while, then back.
+    own_slapd.ldapmodify(member % ("support", slapdir.GROUPS, "add", slapdir.PEOPLE) + "\n" +
+                         engineering % "delete")
+    status, _, second = env.refresh(first["refresh_token"])
+    assert status == 200 and second["scope"] == "read:resource", second
+    own_slapd.ldapmodify(engineering % "add")
+    status, _, third = env.refresh(second["refresh_token"])
+    assert status == 200, third
+    assert third["scope"] == "read:resource write:resource"
+
+
+def test_store_failure_leaves_refresh_token_usable(env):
+    """Issuance is one transaction: a failed one spends nothing (a retry works)."""
+    _, _, first = env.plugin_exchange(env.code("plugin"))
+    con = sqlite3.connect(env.db, timeout=10)
+
+    def families():
+        return con.execute("SELECT count(*) FROM refresh_families").fetchone()[0]
+    # Fault injection: the access token's row cannot be written.
+    with con:
+        con.execute("CREATE TRIGGER fail_access BEFORE INSERT ON access_tokens "
+                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END")
+    status, h, j = env.refresh(first["refresh_token"])
+    assert (status, j["error"]) == (503, "temporarily_unavailable")
+    assert h["retry-after"].isdigit()
+    # A code exchange that fails the same way leaves no family behind.
+    before = families()
+    status, _, j = env.plugin_exchange(env.code("plugin"))
+    assert (status, j["error"]) == (503, "temporarily_unavailable")
+    assert families() == before
+    with con:
+        con.execute("DROP TRIGGER fail_access")
+    con.close()
+    # The old refresh token was not used up: the retry rotates it normally.
+    status, _, second = env.refresh(first["refresh_token"])
+    assert status == 200, second
+    assert env.introspect(second["access_token"])[2]["active"] is True
+    assert "event=refresh_reuse" not in env.d.output()
+
+
+@pytest.fixture
+def slow_env(tmp_path, slapd, serve, idbridge_bin):
+    """An Env whose directory answers through slowproxy (delay 0 until a test sets it)."""
+    from harness import Config
+    with SlowProxy("127.0.0.1", slapd.port) as proxy:
+        cfg = Config(tmp_path, slapd)
+        cfg.set("ldap", uri=proxy.uri, timeout="10")
+        env = Env(cfg, serve, idbridge_bin, slapd)
+        env.proxy = proxy
+        yield env
+
+
+def live_families(env):
+    con = sqlite3.connect(env.db, timeout=10)
+    try:
+        return con.execute("SELECT count(*) FROM refresh_families "
+                           "WHERE revoked_at IS NULL").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_concurrent_refresh_revokes_family(slow_env):
+    """Two redemptions of one refresh token at once: a reuse, so the family goes.
+
+    The directory answers after 0.5 s, so both requests have looked the token
+    up (and found it unused) before either rotates it: the loser learns of
+    the reuse only from the rotation.
+    """
+    env = slow_env
+    _, _, first = env.plugin_exchange(env.code("plugin"))
+    env.proxy.delay = 0.5
+    go = threading.Barrier(2)
+    results = []
+
+    def redeem():
+        go.wait()
+        results.append(env.refresh(first["refresh_token"]))
+    threads = [threading.Thread(target=redeem) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    env.proxy.delay = 0.0
+    assert sorted(r[0] for r in results) == [200, 400], results
+    winner = next(r[2] for r in results if r[0] == 200)
+    loser = next(r[2] for r in results if r[0] == 400)
+    assert loser["error"] == "invalid_grant"
+    # The winner's tokens die with the family.
+    status, _, j = env.refresh(winner["refresh_token"])
+    assert (status, j["error"]) == (400, "invalid_grant")
+    assert env.introspect(winner["access_token"])[2] == {"active": False}
+    assert live_families(env) == 0
+    assert "event=refresh_reuse" in env.d.output()
+
+
+def test_code_replay_during_exchange_leaves_no_family(slow_env):
+    """A code replayed while its first exchange waits on the directory.
+
+    The first exchange has claimed the code when its directory lookup is
+    held by the proxy; the replay then comes, and must stop the family that
+    exchange is about to start: it answers invalid_grant, and no family is
+    left alive.
+    """
+    env = slow_env
+    code = env.code("plugin")
+    env.proxy.delay = 0.5
+    first = []
+    t = threading.Thread(target=lambda: first.append(env.plugin_exchange(code)))
+    t.start()
+    deadline = time.monotonic() + 10
+    while env.proxy.held() == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert env.proxy.held() > 0, "the first exchange never reached the directory"
+    status, _, j = env.plugin_exchange(code)
+    assert (status, j["error"]) == (400, "invalid_grant")
+    t.join()
+    env.proxy.delay = 0.0
+    status, _, j = first[0]
+    assert (status, j.get("error")) == (400, "invalid_grant"), j
+    assert live_families(env) == 0
+    out = env.d.output()
+    assert "event=code_replay" in out and "outcome=barred" in out
+    assert "outcome=revoked" not in out

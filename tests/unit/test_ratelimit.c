@@ -39,10 +39,11 @@ run_steps(const struct step *steps, size_t n)
 
 		switch (s->op) {
 		case FAIL:
-			ratelimit_failure(rl, s->user, s->addr, T0 + s->at);
-			break;
 		case OK:
-			ratelimit_success(rl, s->user, T0 + s->at);
+			/* The steps record outcomes; whether the attempt was allowed is WAIT's. */
+			(void)ratelimit_begin(rl, s->user, s->addr, T0 + s->at);
+			ratelimit_end(rl, s->user, s->addr, s->op == FAIL ? RATELIMIT_FAILURE :
+			    RATELIMIT_SUCCESS, T0 + s->at);
 			break;
 		case WAIT:
 			print_message("step %zu: wait(%s, %s) at +%lld\n", i,
@@ -139,8 +140,10 @@ test_ceiling(void **state)
 	struct ratelimit *rl = ratelimit_new(8);
 
 	(void)state;
-	for (int i = 0; i < 200; i++)
-		ratelimit_failure(rl, NULL, "198.51.100.1", T0);
+	for (int i = 0; i < 200; i++) {
+		(void)ratelimit_begin(rl, NULL, "198.51.100.1", T0);
+		ratelimit_end(rl, NULL, "198.51.100.1", RATELIMIT_FAILURE, T0);
+	}
 	assert_int_equal(ratelimit_wait(rl, NULL, "198.51.100.1", T0), IDB_THROTTLE_MAX_S);
 	ratelimit_free(rl);
 }
@@ -153,21 +156,86 @@ test_lru_bounded(void **state)
 	char user[16];
 
 	(void)state;
-	for (int i = 0; i < 5; i++)
-		ratelimit_failure(rl, "victim", NULL, T0);
+	for (int i = 0; i < 5; i++) {
+		(void)ratelimit_begin(rl, "victim", NULL, T0);
+		ratelimit_end(rl, "victim", NULL, RATELIMIT_FAILURE, T0);
+	}
 	assert_int_not_equal(ratelimit_wait(rl, "victim", NULL, T0), 0);
 	/* Three more keys fit beside it; touching victim keeps it newest. */
 	for (int i = 0; i < 3; i++) {
 		snprintf(user, sizeof(user), "u%d", i);
-		ratelimit_failure(rl, user, NULL, T0);
+		(void)ratelimit_begin(rl, user, NULL, T0);
+		ratelimit_end(rl, user, NULL, RATELIMIT_FAILURE, T0);
 	}
 	assert_int_not_equal(ratelimit_wait(rl, "victim", NULL, T0), 0);
 	/* Four new keys push everything old out, victim included. */
 	for (int i = 3; i < 7; i++) {
 		snprintf(user, sizeof(user), "u%d", i);
-		ratelimit_failure(rl, user, NULL, T0);
+		(void)ratelimit_begin(rl, user, NULL, T0);
+		ratelimit_end(rl, user, NULL, RATELIMIT_FAILURE, T0);
 	}
 	assert_int_equal(ratelimit_wait(rl, "victim", NULL, T0), 0);
+	ratelimit_free(rl);
+}
+
+/*
+ * Attempts in flight count against the cap: parallel guesses for one name
+ * never get more directory binds than the cap, however many addresses
+ * they come from.
+ */
+static void
+test_parallel_attempts_cannot_pass_the_cap(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(64);
+	char addr[32];
+	int allowed = 0, t = 0;
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		allowed += ratelimit_begin(rl, "bob", addr, T0) == 0;
+	}
+	assert_int_equal(allowed, IDB_THROTTLE_USER_CAP);
+	/* They fail; the attacker keeps trying in parallel from new addresses. */
+	for (int i = 0; i < IDB_THROTTLE_USER_CAP; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		ratelimit_end(rl, "bob", addr, RATELIMIT_FAILURE, T0);
+	}
+	for (int round = 0; round < 100; round++) {
+		t += IDB_THROTTLE_MAX_S;  /* waits pass, the window does not */
+		for (int i = 0; i < 8; i++) {
+			snprintf(addr, sizeof(addr), "198.51.100.%d", round * 8 + i);
+			if (ratelimit_begin(rl, "bob", addr, T0 + t % IDB_THROTTLE_WINDOW_S) == 0) {
+				allowed++;
+				ratelimit_end(rl, "bob", addr, RATELIMIT_FAILURE, T0 + t % IDB_THROTTLE_WINDOW_S);
+			}
+		}
+		if (t >= IDB_THROTTLE_WINDOW_S - IDB_THROTTLE_MAX_S)
+			break;
+	}
+	/* Never more directory binds for bob than the cap within the window. */
+	assert_true(allowed <= IDB_THROTTLE_USER_CAP);
+	assert_int_equal(allowed, IDB_THROTTLE_USER_CAP);
+	ratelimit_free(rl);
+}
+
+/* A directory outage is neither a failure nor a success. */
+static void
+test_no_verdict(void **state)
+{
+	struct ratelimit *rl = ratelimit_new(8);
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ratelimit_begin(rl, "dan", NULL, T0), 0);
+		ratelimit_end(rl, "dan", NULL, RATELIMIT_FAILURE, T0);
+	}
+	assert_int_equal(ratelimit_wait(rl, "dan", NULL, T0), IDB_THROTTLE_BASE_S);
+	assert_int_equal(ratelimit_begin(rl, "dan", NULL, T0 + 2), 0);
+	ratelimit_end(rl, "dan", NULL, RATELIMIT_NO_VERDICT, T0 + 2);
+	/* The count stands: neither cleared nor raised. */
+	assert_int_equal(ratelimit_wait(rl, "dan", NULL, T0 + 2), 0);
+	assert_int_equal(ratelimit_wait(rl, "dan", NULL, T0 + 1), 1);
 	ratelimit_free(rl);
 }
 
@@ -181,6 +249,8 @@ main(void)
 		cmocka_unit_test(test_success_and_address),
 		cmocka_unit_test(test_ceiling),
 		cmocka_unit_test(test_lru_bounded),
+		cmocka_unit_test(test_parallel_attempts_cannot_pass_the_cap),
+		cmocka_unit_test(test_no_verdict),
 	};
 
 	return cmocka_run_group_tests_name("ratelimit", tests, NULL, NULL);

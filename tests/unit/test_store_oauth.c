@@ -2,7 +2,9 @@
  * test_store_oauth.c — the OAuth tables on a real SQLite file: single-use
  * codes, replay detection, refresh rotation and reuse, family revocation,
  * sessions and purging.  Two threads race for one code and one refresh
- * token: exactly one may win.
+ * token: exactly one may win, and the loser sees a replay.  A code's
+ * replay can bar a family its first exchange has not created yet; an
+ * issuance (refresh token and access token) is all or nothing.
  */
 #include "autoconfig.h"
 
@@ -99,16 +101,16 @@ test_code_single_use_and_replay(void **state)
 	hash_of(h, 1);
 	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
 	/* Another client cannot even see it. */
-	assert_int_equal(store_code_claim(f->st, h, "other", NOW, &out), STORE_NOT_FOUND);
-	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 1, &out), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, h, "other", "fam-0", NOW, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-1", NOW + 1, &out), STORE_OK);
 	assert_string_equal(out.scope, "read write");
 	assert_string_equal(out.redirect_uri, in.redirect_uri);
 	assert_null(out.code_challenge);
-	assert_null(out.family_id);
+	/* The claim names the family at once, before any family exists. */
+	assert_string_equal(out.family_id, "fam-1");
 	store_grant_free(&out);
-	assert_int_equal(store_code_set_family(f->st, h, "fam-1"), STORE_OK);
-	/* The second use is a replay and names the family to revoke. */
-	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 2, &out), STORE_REPLAY);
+	/* The second use is a replay and names the first use's family, not its own. */
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-2", NOW + 2, &out), STORE_REPLAY);
 	assert_string_equal(out.family_id, "fam-1");
 	store_grant_free(&out);
 }
@@ -123,11 +125,13 @@ test_code_expiry(void **state)
 	hash_of(h, 2);
 	in.code_challenge = (char *)"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
-	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 60, &out), STORE_EXPIRED);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-x", NOW + 60, &out),
+	    STORE_EXPIRED);
 	/* Expired and unused: still not claimable later. */
-	assert_int_equal(store_code_claim(f->st, h, "jira", NOW + 61, &out), STORE_EXPIRED);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-x", NOW + 61, &out),
+	    STORE_EXPIRED);
 	hash_of(h, 3);
-	assert_int_equal(store_code_claim(f->st, h, "jira", NOW, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-x", NOW, &out), STORE_NOT_FOUND);
 }
 
 static void
@@ -138,6 +142,19 @@ start_family(struct fixture *f, const char *fam, int token)
 
 	hash_of(h, token);
 	assert_int_equal(store_family_create(f->st, fam, &g, h, NOW + 100, NOW), STORE_OK);
+}
+
+/* Rotate old to new in fam, issuing access token jti (or none) with it. */
+static enum store_result
+rotate(struct fixture *f, const unsigned char *old, const unsigned char *new,
+    const char *fam, const char *jti, int64_t new_expires_at, int64_t now)
+{
+	struct store_issue iss = {
+		.refresh_hash = new, .refresh_expires_at = new_expires_at,
+		.jti = jti, .access_expires_at = now + 900,
+	};
+
+	return store_refresh_rotate(f->st, old, fam, &iss, now);
 }
 
 static void
@@ -157,19 +174,21 @@ test_refresh_rotation_and_reuse(void **state)
 	assert_string_equal(g.scope, "read write");
 	assert_int_equal(g.expires_at, NOW + 100);
 	store_grant_free(&g);
-	/* Rotation may narrow the grant, and the new token carries it. */
-	assert_int_equal(store_refresh_rotate(f->st, t1, t2, "fam-r", "read", NOW + 200, NOW + 1),
-	    STORE_OK);
+	/*
+	 * A rotation never changes the family's grant: a refresh that asked
+	 * for less narrowed only what it issued (RFC 6749 §6), so the new
+	 * token still carries the original scope.
+	 */
+	assert_int_equal(rotate(f, t1, t2, "fam-r", NULL, NOW + 200, NOW + 1), STORE_OK);
 	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 2, &g), STORE_OK);
-	assert_string_equal(g.scope, "read");
+	assert_string_equal(g.scope, "read write");
 	/* The family's end caps the token's. */
 	assert_int_equal(g.expires_at, NOW + 200);
 	store_grant_free(&g);
 	/* The old token again: a replay (the caller then revokes the family). */
 	assert_int_equal(store_refresh_peek(f->st, t1, "jira", NOW + 3, &g), STORE_REPLAY);
 	store_grant_free(&g);
-	assert_int_equal(store_refresh_rotate(f->st, t1, t3, "fam-r", "read", NOW + 200, NOW + 3),
-	    STORE_REPLAY);
+	assert_int_equal(rotate(f, t1, t3, "fam-r", NULL, NOW + 200, NOW + 3), STORE_REPLAY);
 	assert_int_equal(store_family_revoke(f->st, "fam-r", NOW + 4), STORE_OK);
 	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 5, &g), STORE_REVOKED);
 	store_grant_free(&g);
@@ -190,8 +209,7 @@ test_refresh_expiry_and_family_end(void **state)
 	assert_int_equal(store_refresh_peek(f->st, t, "jira", NOW + 100, &g), STORE_EXPIRED);
 	store_grant_free(&g);
 	/* A token that outlives its family ends with the family. */
-	assert_int_equal(store_refresh_rotate(f->st, t, t2, "fam-e", "read", NOW + 5000, NOW + 1),
-	    STORE_OK);
+	assert_int_equal(rotate(f, t, t2, "fam-e", NULL, NOW + 5000, NOW + 1), STORE_OK);
 	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 999, &g), STORE_OK);
 	assert_int_equal(g.expires_at, NOW + 1000);
 	store_grant_free(&g);
@@ -210,6 +228,107 @@ test_access_tokens_follow_family(void **state)
 	assert_int_equal(store_access_check(f->st, "jti-unknown"), STORE_NOT_FOUND);
 	assert_int_equal(store_family_revoke(f->st, "fam-a", NOW), STORE_OK);
 	assert_int_equal(store_access_check(f->st, "jti-1"), STORE_REVOKED);
+}
+
+/* A family issued for a claimed code, with refresh token tok and access token jti. */
+static void
+issue(struct fixture *f, const char *fam, struct store_grant *g, int tok, const char *jti,
+    enum store_result want)
+{
+	unsigned char t[STORE_HASH_LEN];
+	struct store_issue iss = {
+		.refresh_hash = t, .refresh_expires_at = NOW + 100,
+		.jti = jti, .access_expires_at = NOW + 900,
+	};
+
+	hash_of(t, tok);
+	g->expires_at = NOW + 1000;
+	assert_int_equal(store_family_issue(f->st, fam, g, &iss, NOW), want);
+}
+
+static void
+test_code_replay_revokes_live_family(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN], t[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60), first, replay, g;
+
+	hash_of(h, 80);
+	hash_of(t, 81);
+	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-l", NOW, &first), STORE_OK);
+	issue(f, first.family_id, &first, 81, "jti-l", STORE_OK);
+	store_grant_free(&first);
+	assert_int_equal(store_access_check(f->st, "jti-l"), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-l2", NOW + 1, &replay),
+	    STORE_REPLAY);
+	assert_int_equal(store_family_bar(f->st, &replay, NOW + 1), STORE_OK);
+	assert_int_equal(store_refresh_peek(f->st, t, "jira", NOW + 2, &g), STORE_REVOKED);
+	store_grant_free(&g);
+	assert_int_equal(store_access_check(f->st, "jti-l"), STORE_REVOKED);
+	/* A second replay finds nothing left to revoke. */
+	assert_int_equal(store_family_bar(f->st, &replay, NOW + 3), STORE_REVOKED);
+	store_grant_free(&replay);
+}
+
+static void
+test_code_replay_bars_pending_family(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char h[STORE_HASH_LEN], t[STORE_HASH_LEN];
+	struct store_grant in = grant("jira", NOW + 60), first, replay, g;
+
+	hash_of(h, 82);
+	hash_of(t, 83);
+	assert_int_equal(store_code_put(f->st, h, &in, NOW), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-b", NOW, &first), STORE_OK);
+	/* Replayed while the first exchange still waits on the directory. */
+	assert_int_equal(store_code_claim(f->st, h, "jira", "fam-b2", NOW + 1, &replay),
+	    STORE_REPLAY);
+	assert_non_null(replay.family_id);
+	assert_string_equal(replay.family_id, "fam-b");
+	assert_int_equal(store_family_bar(f->st, &replay, NOW + 1), STORE_NOT_FOUND);
+	assert_int_equal(store_family_bar(f->st, &replay, NOW + 2), STORE_REVOKED);
+	/* The first exchange then finds its family barred and issues nothing. */
+	issue(f, first.family_id, &first, 83, "jti-b", STORE_REVOKED);
+	assert_int_equal(store_refresh_peek(f->st, t, "jira", NOW + 3, &g), STORE_NOT_FOUND);
+	assert_int_equal(store_access_check(f->st, "jti-b"), STORE_NOT_FOUND);
+	/* The bar outlives any wait on the directory, and purge ends it in time. */
+	assert_int_equal(store_oauth_purge(f->st, NOW + STORE_FAMILY_BAR_S), STORE_OK);
+	issue(f, first.family_id, &first, 83, "jti-b", STORE_REVOKED);
+	assert_int_equal(store_oauth_purge(f->st, NOW + 1 + STORE_FAMILY_BAR_S), STORE_OK);
+	assert_int_equal(store_family_bar(f->st, &replay, NOW + 2 + STORE_FAMILY_BAR_S),
+	    STORE_NOT_FOUND);
+	store_grant_free(&first);
+	store_grant_free(&replay);
+}
+
+static void
+test_issuance_all_or_nothing(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char t1[STORE_HASH_LEN], t2[STORE_HASH_LEN];
+	struct store_grant g = grant("jira", NOW + 1000);
+
+	start_family(f, "fam-t", 90);
+	hash_of(t1, 90);
+	hash_of(t2, 91);
+	assert_int_equal(store_access_put(f->st, "jti-dup", "fam-t", NOW + 900), STORE_OK);
+	/* The access token's row cannot be written (its jti is taken): nothing is. */
+	assert_int_equal(rotate(f, t1, t2, "fam-t", "jti-dup", NOW + 200, NOW + 1), STORE_ERROR);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 2, &g), STORE_NOT_FOUND);
+	/* ...so the old token is not used up, and the client's retry succeeds. */
+	assert_int_equal(store_refresh_peek(f->st, t1, "jira", NOW + 2, &g), STORE_OK);
+	store_grant_free(&g);
+	assert_int_equal(rotate(f, t1, t2, "fam-t", "jti-new", NOW + 200, NOW + 3), STORE_OK);
+	assert_int_equal(store_access_check(f->st, "jti-new"), STORE_OK);
+	assert_int_equal(store_refresh_peek(f->st, t2, "jira", NOW + 4, &g), STORE_OK);
+	store_grant_free(&g);
+	/* Likewise a new family: a failed issuance leaves no row under its id. */
+	g = grant("jira", NOW + 1000);
+	issue(f, "fam-t2", &g, 92, "jti-dup", STORE_ERROR);
+	issue(f, "fam-t2", &g, 92, "jti-t2", STORE_OK);
+	assert_int_equal(store_access_check(f->st, "jti-t2"), STORE_OK);
 }
 
 static void
@@ -260,19 +379,21 @@ test_purge(void **state)
 	hash_of(unused, 51);
 	assert_int_equal(store_code_put(f->st, used, &in, NOW), STORE_OK);
 	assert_int_equal(store_code_put(f->st, unused, &in, NOW), STORE_OK);
-	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_OK);
+	assert_int_equal(store_code_claim(f->st, used, "jira", "fam-pc", NOW, &out), STORE_OK);
 	store_grant_free(&out);
 	start_family(f, "fam-p", 52);
 	assert_int_equal(store_oauth_purge(f->st, NOW + 2000), STORE_OK);
 	/* The unused expired code is gone; the used one is kept to spot its replay. */
-	assert_int_equal(store_code_claim(f->st, unused, "jira", NOW, &out), STORE_NOT_FOUND);
-	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_REPLAY);
+	assert_int_equal(store_code_claim(f->st, unused, "jira", "fam-pc", NOW, &out),
+	    STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, used, "jira", "fam-pc", NOW, &out), STORE_REPLAY);
 	store_grant_free(&out);
 	assert_int_equal(store_refresh_peek(f->st, (hash_of(used, 52), used), "jira", NOW, &out),
 	    STORE_NOT_FOUND);
 	assert_int_equal(store_oauth_purge(f->st, NOW + 60 + STORE_CODE_REPLAY_WINDOW_S), STORE_OK);
 	hash_of(used, 50);
-	assert_int_equal(store_code_claim(f->st, used, "jira", NOW, &out), STORE_NOT_FOUND);
+	assert_int_equal(store_code_claim(f->st, used, "jira", "fam-pc", NOW, &out),
+	    STORE_NOT_FOUND);
 }
 
 /* ---- races: two threads, each with its own connection ------------------- */
@@ -282,6 +403,7 @@ struct race {
 	const unsigned char *hash;
 	int winner_count;
 	int ok[2];
+	enum store_result res[2];
 	pthread_barrier_t go;
 };
 
@@ -294,9 +416,14 @@ claim_code_thread(void *p)
 	int me = __atomic_fetch_add(&r->winner_count, 1, __ATOMIC_SEQ_CST);
 
 	pthread_barrier_wait(&r->go);
-	res = store_code_claim(r->st, r->hash, "jira", NOW, &g);
+	res = store_code_claim(r->st, r->hash, "jira", me == 0 ? "fam-c0" : "fam-c1", NOW, &g);
+	/* A loser must learn the winner's family, to revoke it. */
+	if (res == STORE_REPLAY && (g.family_id == NULL ||
+	    (strcmp(g.family_id, "fam-c0") != 0 && strcmp(g.family_id, "fam-c1") != 0)))
+		res = STORE_ERROR;
 	store_grant_free(&g);
 	r->ok[me] = res == STORE_OK;
+	r->res[me] = res;
 	return NULL;
 }
 
@@ -306,11 +433,15 @@ rotate_thread(void *p)
 	struct race *r = p;
 	unsigned char fresh[STORE_HASH_LEN];
 	int me = __atomic_fetch_add(&r->winner_count, 1, __ATOMIC_SEQ_CST);
+	struct store_issue iss = {
+		.refresh_hash = fresh, .refresh_expires_at = NOW + 50,
+		.jti = me == 0 ? "jti-race-0" : "jti-race-1", .access_expires_at = NOW + 900,
+	};
 
 	hash_of(fresh, 100 + me);
 	pthread_barrier_wait(&r->go);
-	r->ok[me] = store_refresh_rotate(r->st, r->hash, fresh, "fam-race", "read",
-	    NOW + 50, NOW) == STORE_OK;
+	r->res[me] = store_refresh_rotate(r->st, r->hash, "fam-race", &iss, NOW);
+	r->ok[me] = r->res[me] == STORE_OK;
 	return NULL;
 }
 
@@ -329,6 +460,13 @@ race(struct store *st, const unsigned char *hash, void *(*fn)(void *))
 		pthread_barrier_destroy(&r.go);
 		/* Exactly one redemption wins, the first round; none after. */
 		assert_int_equal(r.ok[0] + r.ok[1], round == 0 ? 1 : 0);
+		/*
+		 * Every loser is told REPLAY (so the endpoint revokes the
+		 * family), never REVOKED or NOT_FOUND, which it would not.
+		 */
+		for (int i = 0; i < 2; i++)
+			if (!r.ok[i])
+				assert_int_equal(r.res[i], STORE_REPLAY);
 	}
 }
 
@@ -353,6 +491,9 @@ test_concurrent_rotations_one_wins(void **state)
 	start_family(f, "fam-race", 70);
 	hash_of(h, 70);
 	race(f->st, h, rotate_thread);
+	/* Only the winner's access token was recorded. */
+	assert_int_equal((store_access_check(f->st, "jti-race-0") == STORE_OK) +
+	    (store_access_check(f->st, "jti-race-1") == STORE_OK), 1);
 }
 
 int
@@ -364,6 +505,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_expiry_and_family_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_access_tokens_follow_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_code_replay_revokes_live_family, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_code_replay_bars_pending_family, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_issuance_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_preauth_consent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_code_claims_one_wins, setup, teardown),
