@@ -313,3 +313,12 @@ def test_sign_in_redirect_carries_no_raw_bytes(daemon):
     loc = h["location"]
     assert all(0x21 <= ord(c) < 0x7f for c in loc), loc
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(loc).query)["state"] == ["a b\u00e9\u0001"]
+
+
+def test_hostile_user_name_is_shown_escaped(daemon):
+    b = Browser(daemon.port)
+    status, h, page = login(b, authorize_path("chatgpt", CHATGPT_CALLBACK),
+                            '<script>alert("x")</script>', "wrong")
+    assert status == 401
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page

@@ -501,3 +501,13 @@ def test_code_replay_during_exchange_leaves_no_family(slow_env):
     out = env.d.output()
     assert "event=code_replay" in out and "outcome=barred" in out
     assert "outcome=revoked" not in out
+
+
+def test_disabled_user_invalid_grant(own_env, own_slapd):
+    # disabled_filter matches after the token was issued: the refresh is refused.
+    env = own_env
+    _, _, first = env.plugin_exchange(env.code("plugin", user="bob", scope="read:resource"))
+    own_slapd.ldapmodify("dn: uid=bob,%s\nchangetype: modify\nadd: employeeType\n"
+                         "employeeType: disabled\n" % slapdir.PEOPLE)
+    status, _, j = env.refresh(first["refresh_token"])
+    assert (status, j["error"]) == (400, "invalid_grant"), j
