@@ -52,6 +52,15 @@
 #define IDB_MAX_PLUGINS 256           /* [plugin] sections */
 #define IDB_MAX_PLUGIN_NAME_LEN 64    /* the NAME of [plugin NAME] */
 #define IDB_SHA256_LEN 32             /* a stored secret hash */
+/* The manifest (ai-plugin.json) limits, in characters (PROTOCOLS.md). */
+#define IDB_MANIFEST_NAME_HUMAN_ADVISED 20  /* name_for_human: longer is warned */
+#define IDB_MAX_MANIFEST_NAME_HUMAN 50
+#define IDB_MAX_MANIFEST_NAME_MODEL 50
+#define IDB_MAX_MANIFEST_DESC_HUMAN 120
+#define IDB_MAX_MANIFEST_DESC_MODEL 8000
+#define IDB_MAX_MANIFEST_URL_LEN 1024       /* logo_url, legal_info_url */
+#define IDB_MAX_CONTACT_EMAIL_LEN 254       /* RFC 5321 path limit */
+#define IDB_MAX_VERIFICATION_TOKEN_LEN 512  /* opaque, from the ChatGPT UI */
 #define IDB_MAX_STORE_CLIENTS 1024    /* clients kept in the store (`idbridge client add`) */
 #define IDB_MAX_CLIENT_NAME_LEN 128   /* a stored client's display name, in bytes */
 #define IDB_CLIENT_SECRET_GEN_LEN 64  /* a secret made by `idbridge secret` / `client add` */

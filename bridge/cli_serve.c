@@ -29,6 +29,7 @@
 #include "http.h"
 #include "keys.h"
 #include "dircache.h"
+#include "verifycache.h"
 #include "log.h"
 #include "privdrop.h"
 #include "ratelimit.h"
@@ -135,6 +136,7 @@ wait_for_stop(const sigset_t *set, struct server *srv)
 		}
 		if (sig == SIGHUP) {
 			reload_templates(srv->cfg->server.templates);
+			verifycache_flush(srv->verifycache);
 			continue;
 		}
 		log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -198,6 +200,10 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("cannot allocate the directory cache");
 		goto out;
 	}
+	if ((srv.verifycache = verifycache_new(0, srv.store)) == NULL) {
+		log_err("cannot allocate the /verify cache");
+		goto out;
+	}
 	if ((srv.authpool = authpool_new(cfg->server.auth_workers, IDB_AUTH_QUEUE_LEN,
 	    IDB_AUTH_PER_ADDR_INFLIGHT)) == NULL) {
 		log_err("cannot start the auth workers: %s", strerror(errno));
@@ -232,6 +238,7 @@ out:
 	clients_shutdown();  /* no request thread runs any more */
 	keys_free(srv.keys);
 	dircache_free(srv.dircache);
+	verifycache_free(srv.verifycache);
 	store_close(srv.store);
 	tpl_shutdown();
 	health_cache_destroy(&srv.health);

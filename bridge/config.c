@@ -1522,10 +1522,9 @@ parse_secret_hash(const char *v, unsigned char out[IDB_SHA256_LEN])
  * the secret itself here must not find it in a log.
  */
 static void
-apply_client_secret(struct loader *ld, const struct entry *e,
-    const struct key_def *def IDB_UNUSED)
+add_secret_hashes(struct loader *ld, const struct entry *e,
+    unsigned char hashes[][IDB_SHA256_LEN], size_t *n)
 {
-	struct client_cfg *c = CLIENT(ld);
 	struct strlist words = { NULL, 0 };
 	unsigned char hash[IDB_SHA256_LEN];
 
@@ -1543,21 +1542,30 @@ apply_client_secret(struct loader *ld, const struct entry *e,
 			    "line of `idbridge secret` (never the secret itself)");
 			continue;
 		}
-		if (c->n_secrets >= IDB_MAX_CLIENT_SECRETS) {
+		if (*n >= IDB_MAX_CLIENT_SECRETS) {
 			key_error(ld, e, "at most %d secrets (two while rotating)",
 			    IDB_MAX_CLIENT_SECRETS);
 			break;
 		}
-		for (size_t j = 0; j < c->n_secrets; j++)
-			if (memcmp(c->secret_hash[j], hash, sizeof(hash)) == 0) {
+		for (size_t j = 0; j < *n; j++)
+			if (memcmp(hashes[j], hash, sizeof(hash)) == 0) {
 				key_error(ld, e, "the same secret is given twice");
 				goto out;
 			}
-		memcpy(c->secret_hash[c->n_secrets++], hash, sizeof(hash));
+		memcpy(hashes[(*n)++], hash, sizeof(hash));
 	}
 out:
 	explicit_bzero(hash, sizeof(hash));
 	strlist_free(&words);
+}
+
+static void
+apply_client_secret(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	struct client_cfg *c = CLIENT(ld);
+
+	add_secret_hashes(ld, e, c->secret_hash, &c->n_secrets);
 }
 
 /*
@@ -1752,6 +1760,168 @@ apply_api_url(struct loader *ld, const struct entry *e, const struct key_def *de
 		apply_string(ld, e, def);
 }
 
+/*
+ * The manifest's limits are in characters: the number of UTF-8 code points
+ * in s, or -1 when s is not valid UTF-8 (the manifest is JSON, which
+ * jansson refuses to build from invalid UTF-8).
+ */
+static long
+utf8_chars(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	long n = 0;
+
+	while (*p != '\0') {
+		size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 :
+		    (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+
+		if (len == 0 || (len == 2 && *p < 0xc2) ||
+		    (len == 4 && *p > 0xf4))
+			return -1;
+		for (size_t i = 1; i < len; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return -1;
+		/* Overlong 3- and 4-byte forms and UTF-16 surrogates. */
+		if ((len == 3 && *p == 0xe0 && p[1] < 0xa0) ||
+		    (len == 3 && *p == 0xed && p[1] >= 0xa0) ||
+		    (len == 4 && *p == 0xf0 && p[1] < 0x90) ||
+		    (len == 4 && *p == 0xf4 && p[1] >= 0x90))
+			return -1;
+		p += len;
+		n++;
+	}
+	return n;
+}
+
+/* A manifest text of at most def->max characters (def->min: warned above). */
+static void
+apply_manifest_text(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	long n = utf8_chars(e->value);
+
+	if (n < 0)
+		key_error(ld, e, "not valid UTF-8");
+	else if ((unsigned long)n > def->max)
+		key_error(ld, e, "%ld characters, at most %u are allowed in the "
+		    "manifest", n, def->max);
+	else {
+		if (def->min > 0 && (unsigned long)n > def->min)
+			cfg_warning(ld, e->line, "[%s] %s: %ld characters; at most "
+			    "%u are advised", entry_section(ld, e), e->key, n,
+			    def->min);
+		apply_string(ld, e, def);
+	}
+}
+
+/* The model calls the plugin by this name: letters, digits, '_'. */
+static void
+apply_name_for_model(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (e->value_len > IDB_MAX_MANIFEST_NAME_MODEL)
+		key_error(ld, e, "%zu characters, at most %d are allowed",
+		    e->value_len, IDB_MAX_MANIFEST_NAME_MODEL);
+	else if (strspn(e->value, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != e->value_len)
+		key_error(ld, e, "'%s' may hold only letters, digits and '_'",
+		    SAFE(vb, e->value));
+	else
+		apply_string(ld, e, def);
+}
+
+/* logo_url, legal_info_url: shown to users, fetched by the platform. */
+static void
+apply_manifest_url(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	char vb[LOG_SAFE_BUF];
+	const char *why;
+	struct url u;
+
+	if (e->value_len > IDB_MAX_MANIFEST_URL_LEN)
+		why = "is too long";
+	else if ((why = service_url_problem(e->value, &u)) == NULL &&
+	    strchr(e->value, '#') != NULL)
+		why = "must not have a fragment";
+	if (why != NULL)
+		key_error(ld, e, "'%s' %s", SAFE(vb, e->value), why);
+	else
+		apply_string(ld, e, def);
+}
+
+/*
+ * Not a full RFC 5322 parser: one '@' with something printable on each
+ * side, a dot-free local part allowed, a domain of letters, digits, '.'
+ * and '-' — enough to catch a URL or a name pasted into the wrong key.
+ */
+static void
+apply_contact_email(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	const char *v = e->value, *at = strchr(v, '@');
+	char vb[LOG_SAFE_BUF];
+	bool ok = at != NULL && at != v && strchr(at + 1, '@') == NULL &&
+	    at[1] != '\0' && e->value_len <= IDB_MAX_CONTACT_EMAIL_LEN;
+
+	for (const char *p = v; ok && p < at; p++)
+		ok = *p > 0x20 && *p < 0x7f && strchr("\"(),:;<>[\\]", *p) == NULL;
+	for (const char *p = at != NULL ? at + 1 : v; ok && *p != '\0'; p++)
+		ok = is_alpha(*p) || is_digit(*p) || *p == '.' || *p == '-';
+	if (ok && (at[1] == '.' || v[e->value_len - 1] == '.'))
+		ok = false;
+	if (!ok)
+		key_error(ld, e, "'%s' is not an e-mail address (one '@', a "
+		    "domain of letters, digits, '.' and '-')", SAFE(vb, e->value));
+	else
+		apply_string(ld, e, def);
+}
+
+/* Opaque, published in the manifest: printable ASCII, no space. */
+static void
+apply_verification_token(struct loader *ld, const struct entry *e,
+    const struct key_def *def)
+{
+	bool ok = e->value_len > 0 &&
+	    e->value_len <= IDB_MAX_VERIFICATION_TOKEN_LEN;
+
+	for (size_t i = 0; ok && i < e->value_len; i++)
+		ok = e->value[i] > 0x20 && e->value[i] < 0x7f;
+	if (!ok)
+		key_error(ld, e, "expected 1 to %d printable characters without "
+		    "space, as the ChatGPT UI shows it",
+		    IDB_MAX_VERIFICATION_TOKEN_LEN);
+	else
+		apply_string(ld, e, def);
+}
+
+static void
+apply_content_type(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	char vb[LOG_SAFE_BUF];
+
+	if (strcmp(e->value, "application/json") == 0)
+		PLUGIN(ld)->content_type = PLUGIN_CT_JSON;
+	else if (strcmp(e->value, "application/x-www-form-urlencoded") == 0)
+		PLUGIN(ld)->content_type = PLUGIN_CT_FORM;
+	else
+		key_error(ld, e, "'%s' is not application/json or "
+		    "application/x-www-form-urlencoded", SAFE(vb, e->value));
+}
+
+/* Like a client's secret: one or two sha256: hashes, never echoed. */
+static void
+apply_service_secret(struct loader *ld, const struct entry *e,
+    const struct key_def *def IDB_UNUSED)
+{
+	struct plugin_cfg *p = PLUGIN(ld);
+
+	add_secret_hashes(ld, e, p->service_secret_hash, &p->n_service_secrets);
+}
+
 #define F(field) offsetof(struct config, field)
 #define C(field) offsetof(struct client_cfg, field)
 #define P(field) offsetof(struct plugin_cfg, field)
@@ -1864,22 +2034,26 @@ static const struct key_def plugin_keys[] = {
 	{ .name = "client", .apply = apply_plugin_client, .off = P(client) },
 	{ .name = "audience", .apply = apply_audience, .off = P(audience) },
 	{ .name = "api_url", .apply = apply_api_url, .off = P(api_url) },
-	/* The manifest and the other strategies come with the plugin work. */
-	{ .name = "authorization_content_type", .apply = apply_later,
-	  .allow_empty = true },
-	{ .name = "service_secret", .apply = apply_later, .allow_empty = true,
+	{ .name = "authorization_content_type", .apply = apply_content_type },
+	{ .name = "service_secret", .apply = apply_service_secret,
 	  .repeat = true, .secret = true },
-	{ .name = "verification_token", .apply = apply_later,
-	  .allow_empty = true, .secret = true },
-	{ .name = "name_for_human", .apply = apply_later, .allow_empty = true },
-	{ .name = "name_for_model", .apply = apply_later, .allow_empty = true },
-	{ .name = "description_for_human", .apply = apply_later,
-	  .allow_empty = true },
-	{ .name = "description_for_model", .apply = apply_later,
-	  .allow_empty = true },
-	{ .name = "logo_url", .apply = apply_later, .allow_empty = true },
-	{ .name = "contact_email", .apply = apply_later, .allow_empty = true },
-	{ .name = "legal_info_url", .apply = apply_later, .allow_empty = true },
+	{ .name = "verification_token", .apply = apply_verification_token,
+	  .off = P(verification_token) },
+	/* .min of a manifest text: the advised length, warned above. */
+	{ .name = "name_for_human", .apply = apply_manifest_text,
+	  .off = P(name_for_human), .min = IDB_MANIFEST_NAME_HUMAN_ADVISED,
+	  .max = IDB_MAX_MANIFEST_NAME_HUMAN },
+	{ .name = "name_for_model", .apply = apply_name_for_model,
+	  .off = P(name_for_model) },
+	{ .name = "description_for_human", .apply = apply_manifest_text,
+	  .off = P(description_for_human), .max = IDB_MAX_MANIFEST_DESC_HUMAN },
+	{ .name = "description_for_model", .apply = apply_manifest_text,
+	  .off = P(description_for_model), .max = IDB_MAX_MANIFEST_DESC_MODEL },
+	{ .name = "logo_url", .apply = apply_manifest_url, .off = P(logo_url) },
+	{ .name = "contact_email", .apply = apply_contact_email,
+	  .off = P(contact_email) },
+	{ .name = "legal_info_url", .apply = apply_manifest_url,
+	  .off = P(legal_info_url) },
 	{ .name = NULL },
 };
 
@@ -2384,6 +2558,72 @@ url_origin(const char *v)
 	return origin;
 }
 
+/* A key that only one strategy uses, given with another: at its line. */
+static void
+plugin_key_only_for(struct loader *ld, size_t inst, const char *key,
+    const char *strategy)
+{
+	unsigned line = inst_key_line(ld, inst, key);
+
+	if (line != 0)
+		cfg_error(ld, line, "[%s] %s: only for auth = %s",
+		    ld->insts[inst].label, key, strategy);
+}
+
+static void
+finish_plugin_strategy(struct loader *ld, size_t inst, struct plugin_cfg *p)
+{
+	if (p->auth == PLUGIN_AUTH_SERVICE_HTTP)
+		(void)inst_require(ld, inst, "service_secret", "with auth = "
+		    "service_http (the sha256: line of `idbridge secret`)");
+	else
+		plugin_key_only_for(ld, inst, "service_secret", "service_http");
+	if (p->auth != PLUGIN_AUTH_OAUTH)
+		plugin_key_only_for(ld, inst, "authorization_content_type",
+		    "oauth");
+	if (p->auth != PLUGIN_AUTH_OAUTH && p->auth != PLUGIN_AUTH_SERVICE_HTTP)
+		plugin_key_only_for(ld, inst, "verification_token",
+		    "service_http or oauth");
+}
+
+/*
+ * Any manifest key makes the plugin one with a manifest, and a manifest is
+ * served only complete.  verification_token is the exception: the ChatGPT
+ * UI shows it only after it has read the manifest, so it is warned about,
+ * and the manifest goes out without verification_tokens until it is set.
+ */
+static void
+finish_plugin_manifest(struct loader *ld, size_t inst, struct plugin_cfg *p)
+{
+	static const char *const fields[] = {
+		"name_for_human", "name_for_model", "description_for_human",
+		"description_for_model", "logo_url", "contact_email",
+		"legal_info_url",
+	};
+	const size_t n = sizeof(fields) / sizeof(fields[0]);
+	bool any = false, all = true;
+
+	for (size_t i = 0; i < n; i++)
+		any = any || inst_key_line(ld, inst, fields[i]) != 0;
+	if (!any)
+		return;
+	for (size_t i = 0; i < n; i++)
+		all = inst_require(ld, inst, fields[i], "for the manifest") && all;
+	all = inst_require(ld, inst, "api_url", "for the manifest (its OpenAPI "
+	    "document)") && all;
+	if ((p->auth == PLUGIN_AUTH_SERVICE_HTTP || p->auth == PLUGIN_AUTH_OAUTH) &&
+	    inst_key_line(ld, inst, "verification_token") == 0)
+		cfg_warning(ld, ld->insts[inst].line, "[%s] has no "
+		    "verification_token: the manifest has no verification_tokens "
+		    "until it is set (the ChatGPT UI shows it)",
+		    ld->insts[inst].label);
+	p->has_manifest = all && p->name_for_human != NULL &&
+	    p->name_for_model != NULL && p->description_for_human != NULL &&
+	    p->description_for_model != NULL && p->logo_url != NULL &&
+	    p->contact_email != NULL && p->legal_info_url != NULL &&
+	    p->api_url != NULL;
+}
+
 static void
 finish_plugin(struct loader *ld, size_t inst, struct plugin_cfg *p)
 {
@@ -2399,6 +2639,8 @@ finish_plugin(struct loader *ld, size_t inst, struct plugin_cfg *p)
 	if (p->audience == NULL && p->api_url != NULL &&
 	    (p->audience = url_origin(p->api_url)) == NULL)
 		ld->oom = true;
+	finish_plugin_strategy(ld, inst, p);
+	finish_plugin_manifest(ld, inst, p);
 	if (p->auth != PLUGIN_AUTH_OAUTH) {
 		if (client_line != 0)
 			cfg_error(ld, client_line, "[%s] client: only for auth = "
@@ -2653,13 +2895,42 @@ config_free(struct config *cfg)
 	}
 	free(cfg->clients);
 	for (size_t i = 0; i < cfg->n_plugins; i++) {
-		free(cfg->plugins[i].name);
-		free(cfg->plugins[i].client);
-		free(cfg->plugins[i].audience);
-		free(cfg->plugins[i].api_url);
+		struct plugin_cfg *p = &cfg->plugins[i];
+
+		free(p->name);
+		free(p->client);
+		free(p->audience);
+		free(p->api_url);
+		free(p->name_for_human);
+		free(p->name_for_model);
+		free(p->description_for_human);
+		free(p->description_for_model);
+		free(p->logo_url);
+		free(p->contact_email);
+		free(p->legal_info_url);
+		free(p->verification_token);
+		explicit_bzero(p->service_secret_hash,
+		    sizeof(p->service_secret_hash));
 	}
 	free(cfg->plugins);
 	free(cfg);
+}
+
+const struct plugin_cfg *
+config_plugin_by_name(const struct config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_plugins; i++)
+		if (strcmp(cfg->plugins[i].name, name) == 0)
+			return &cfg->plugins[i];
+	return NULL;
+}
+
+bool
+config_plugin_name_valid(const char *name)
+{
+	return name != NULL && plugin_name_valid(name, strlen(name));
 }
 
 const struct plugin_cfg *

@@ -133,7 +133,17 @@ enum plugin_auth {
 	PLUGIN_AUTH_OAUTH,
 };
 
-/* One [plugin NAME] section (the keys built so far). */
+enum plugin_content_type {
+	PLUGIN_CT_JSON,         /* application/json (default) */
+	PLUGIN_CT_FORM,         /* application/x-www-form-urlencoded */
+};
+
+/*
+ * One [plugin NAME] section.  A plugin with any manifest key (the names,
+ * descriptions, logo_url, contact_email, legal_info_url) has a manifest and
+ * then every manifest field is required; a plugin without one is only an
+ * audience and a set of service secrets for /verify (has_manifest false).
+ */
 struct plugin_cfg {
 	char *name;             /* NAME: letters, digits, '.', '_', '-' */
 	enum plugin_auth auth;  /* required */
@@ -142,6 +152,20 @@ struct plugin_cfg {
 	                           origin; NULL when neither is given */
 	char *api_url;          /* absolute URL, or NULL */
 	unsigned line;          /* of its [plugin NAME] header */
+	bool has_manifest;      /* all the manifest fields below are set */
+	char *name_for_human;   /* ≤ IDB_MAX_MANIFEST_NAME_HUMAN characters */
+	char *name_for_model;   /* letters, digits, '_' */
+	char *description_for_human;
+	char *description_for_model;
+	char *logo_url;         /* https, or http on loopback */
+	char *contact_email;
+	char *legal_info_url;
+	char *verification_token; /* service_http, oauth: printable; NULL until
+	                           pasted from the ChatGPT UI (warned) */
+	enum plugin_content_type content_type; /* oauth only */
+	/* service_http: SHA-256 of each valid secret (two while rotating). */
+	unsigned char service_secret_hash[IDB_MAX_CLIENT_SECRETS][IDB_SHA256_LEN];
+	size_t n_service_secrets; /* ≥ 1 with service_http, else 0 */
 };
 
 struct config {
@@ -188,6 +212,13 @@ bool config_host_is_loopback(const char *host);
 const char *config_redirect_uri_problem(const char *uri);
 bool config_scope_token_valid(const char *s);
 bool config_scope_defined(const struct config *cfg, const char *scope);
+
+/* The [plugin NAME], or NULL. */
+const struct plugin_cfg *config_plugin_by_name(const struct config *cfg,
+    const char *name);
+
+/* Whether name could be a [plugin NAME] (it appears in URLs). */
+bool config_plugin_name_valid(const char *name);
 
 /* The [plugin] whose client is client_id, or NULL. */
 const struct plugin_cfg *config_plugin_for_client(const struct config *cfg,

@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "util.h"
 #include "log.h"
 #include "server.h"
 
@@ -47,20 +48,6 @@ string_array(const char *const *items, size_t n)
 #define ARRAY(...) string_array((const char *const[]){ __VA_ARGS__ }, \
 	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
 
-/* issuer + path as a JSON string (the issuer has no trailing '/'). */
-static json_t *
-endpoint(const struct config *cfg, const char *path)
-{
-	char *url = NULL;
-	json_t *j;
-
-	if (asprintf(&url, "%s%s", cfg->server.issuer, path) < 0)
-		return NULL;
-	j = json_string(url);
-	free(url);
-	return j;
-}
-
 static json_t *
 scopes_supported(const struct config *cfg)
 {
@@ -81,11 +68,11 @@ metadata(const struct config *cfg)
 	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, "
 	    "s:o, s:o, s:o, s:o, s:b}",
 	    "issuer", cfg->server.issuer,
-	    "authorization_endpoint", endpoint(cfg, "/authorize"),
-	    "token_endpoint", endpoint(cfg, "/token"),
-	    "jwks_uri", endpoint(cfg, "/jwks.json"),
-	    "introspection_endpoint", endpoint(cfg, "/introspect"),
-	    "revocation_endpoint", endpoint(cfg, "/revoke"),
+	    "authorization_endpoint", json_issuer_url(cfg, "/authorize"),
+	    "token_endpoint", json_issuer_url(cfg, "/token"),
+	    "jwks_uri", json_issuer_url(cfg, "/jwks.json"),
+	    "introspection_endpoint", json_issuer_url(cfg, "/introspect"),
+	    "revocation_endpoint", json_issuer_url(cfg, "/revoke"),
 	    "scopes_supported", scopes_supported(cfg),
 	    "response_types_supported", ARRAY("code"),
 	    "response_modes_supported", ARRAY("query"),

@@ -47,6 +47,9 @@ const struct route http_routes[] = {
 	{ "POST", "/introspect", h_introspect },
 	{ "POST", "/revoke", h_revoke },
 	{ "POST", "/logout", h_logout },
+	{ "GET", "/verify", h_verify },
+	/* /plugins/NAME/ai-plugin.json: h_plugins checks the rest. */
+	{ "GET", "/plugins/*", h_plugins },
 };
 const size_t http_n_routes = sizeof(http_routes) / sizeof(http_routes[0]);
 
@@ -433,12 +436,23 @@ sum_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *valu
 	return MHD_YES;
 }
 
+/* A route path is exact, or ends in '*' and matches whatever follows. */
+static bool
+route_matches(const char *route_path, const char *path)
+{
+	size_t len = strlen(route_path);
+
+	if (len > 0 && route_path[len - 1] == '*')
+		return strncmp(route_path, path, len - 1) == 0;
+	return strcmp(route_path, path) == 0;
+}
+
 static const struct route *
 find_route(const char *method, const char *path, bool *path_known_r)
 {
 	*path_known_r = false;
 	for (size_t i = 0; i < http_n_routes; i++) {
-		if (strcmp(http_routes[i].path, path) != 0)
+		if (!route_matches(http_routes[i].path, path))
 			continue;
 		*path_known_r = true;
 		if (strcmp(http_routes[i].method, method) == 0 ||

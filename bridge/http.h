@@ -31,7 +31,7 @@ typedef enum http_outcome http_handler(struct http_request *req);
 
 struct route {
 	const char *method;     /* "GET", "POST" */
-	const char *path;       /* exact path */
+	const char *path;       /* exact path; ending in '*': a prefix */
 	http_handler *handler;
 };
 
@@ -107,10 +107,12 @@ enum http_outcome h_authorize(struct http_request *req);
 enum http_outcome h_healthz(struct http_request *req);
 enum http_outcome h_jwks(struct http_request *req);
 enum http_outcome h_discovery(struct http_request *req);
+enum http_outcome h_plugins(struct http_request *req);
 enum http_outcome h_static_css(struct http_request *req);
 enum http_outcome h_token(struct http_request *req);
 enum http_outcome h_introspect(struct http_request *req);
 enum http_outcome h_revoke(struct http_request *req);
 enum http_outcome h_logout(struct http_request *req);
+enum http_outcome h_verify(struct http_request *req);
 
 #endif

@@ -19,6 +19,7 @@ static const struct {
 	{ "secret", cmd_secret, "make a new client secret and its config value" },
 	{ "signing-key", cmd_signing_key, "list or rotate the JWT signing keys" },
 	{ "client", cmd_client, "add, list or remove OAuth clients kept in the store" },
+	{ "manifest", cmd_manifest, "print a plugin's ai-plugin.json" },
 };
 
 static void

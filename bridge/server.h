@@ -21,6 +21,7 @@ struct keys;
 struct dircache;
 struct ratelimit;
 struct delayq;
+struct verifycache;
 
 /* The directory's last health probe, shared by /healthz requests. */
 struct health_cache {
@@ -41,6 +42,7 @@ struct server {
 	struct dircache *dircache;   /* identities fresh from the directory (dircache.h) */
 	struct ratelimit *ratelimit; /* login throttling (ratelimit.h) */
 	struct delayq *delayq;       /* resumes failed sign-ins after the minimum time */
+	struct verifycache *verifycache; /* /verify results by token hash (verifycache.h) */
 };
 
 /* Answers a directory health probe, cached for IDB_HEALTH_CACHE_S. */

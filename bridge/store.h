@@ -31,6 +31,15 @@ int store_latest_schema_version(void);
 /* Cheap round trip proving the store answers (for /livez, /healthz). 0 or -1 with *err_r. */
 int store_ping(struct store *st, char **err_r) IDB_WUR;
 
+/*
+ * A number that changes whenever anyone — another thread, the admin CLI,
+ * another instance — commits a change to the store (SQLite's PRAGMA
+ * data_version on a connection kept for this alone).  Caches compare it to
+ * notice revocations.  Serialised by a lock: call it rarely (about once a
+ * second).  0 or -1 with *err_r.
+ */
+int store_data_version(struct store *st, int64_t *version_r, char **err_r) IDB_WUR;
+
 /* ---- JWT signing keys (store_sqlite_keys.c; the policy is in keys.c) ---- */
 
 /* One row.  private_pem (PKCS#8) is secret: store_signing_keys_free wipes it. */

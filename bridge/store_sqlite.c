@@ -89,6 +89,14 @@ struct store {
 	char *path;
 	pthread_key_t conn_key;
 	int version;
+	/*
+	 * A connection that never writes, only for PRAGMA data_version: its
+	 * value changes with every commit by any other connection or process.
+	 * The per-thread connections cannot serve: a connection does not see
+	 * its own commits there, and two connections' values do not compare.
+	 */
+	pthread_mutex_t watch_lock;
+	sqlite3 *watch;
 };
 
 static char *
@@ -272,6 +280,7 @@ store_open(const struct config_store *cfg, char **err_r)
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(cfg->path)) == NULL)
 		goto fail;
+	pthread_mutex_init(&st->watch_lock, NULL);
 	if (pthread_key_create(&st->conn_key, close_conn) != 0)
 		goto fail_key;
 	if (create_private(st->path, err_r) != 0 || (tc = tconn(st, err_r)) == NULL ||
@@ -305,8 +314,33 @@ store_close(struct store *st)
 		close_conn(tc);
 	}
 	pthread_key_delete(st->conn_key);
+	sqlite3_close_v2(st->watch);
+	pthread_mutex_destroy(&st->watch_lock);
 	free(st->path);
 	free(st);
+}
+
+int
+store_data_version(struct store *st, int64_t *version_r, char **err_r)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = -1;
+
+	*err_r = NULL;
+	pthread_mutex_lock(&st->watch_lock);
+	if (st->watch == NULL && (st->watch = open_conn(st->path, err_r)) == NULL)
+		goto out;
+	if (sqlite3_prepare_v2(st->watch, "PRAGMA data_version", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		*err_r = strdup(sqlite3_errmsg(st->watch));
+		goto out;
+	}
+	*version_r = sqlite3_column_int64(stmt, 0);
+	r = 0;
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->watch_lock);
+	return r;
 }
 
 int

@@ -2,9 +2,11 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "util.h"
@@ -211,6 +213,19 @@ b64_digit_value(int c, bool url)
 	if (c == (url ? '_' : '/'))
 		return 63;
 	return -1;
+}
+
+json_t *
+json_issuer_url(const struct config *cfg, const char *path)
+{
+	char *url = NULL;
+	json_t *j;
+
+	if (asprintf(&url, "%s%s", cfg->server.issuer, path) < 0)
+		return NULL;
+	j = json_string(url);
+	free(url);
+	return j;
 }
 
 uint64_t

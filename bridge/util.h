@@ -43,6 +43,10 @@ size_t b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_si
 /* The 6-bit value of a base64 digit (url: the URL-safe alphabet's - and _), or -1. */
 int b64_digit_value(int c, bool url);
 
+struct config;
+/* issuer + path (the issuer has no trailing '/') as a new JSON string, or NULL. */
+struct json_t *json_issuer_url(const struct config *cfg, const char *path);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t now_ms(void);
 

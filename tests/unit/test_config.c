@@ -73,6 +73,21 @@
 #define REDIRECT(uri) CLIENT_OK "redirect_uri = " uri "\n"
 /* CLIENT_OK and a plugin header at line 15; its keys from line 16. */
 #define PLUGIN CLIENT_OK "[plugin jira]\n"
+/* A plugin's manifest keys and api_url, but name_for_human: 9 lines. */
+#define MANIFEST_REST \
+	"name_for_model = jira\n" \
+	"description_for_human = Find and update Jira issues.\n" \
+	"description_for_model = Search Jira issues by JQL; create\n" \
+	"  and comment on issues for the signed-in employee.\n" \
+	"logo_url = https://jira-plugin.example.com/logo.png\n" \
+	"contact_email = it-help@example.com\n" \
+	"legal_info_url = https://example.com/legal\n" \
+	"api_url = https://jira-plugin.example.com/openapi.yaml\n"
+/* A whole manifest: 10 lines. */
+#define MANIFEST "name_for_human = Jira\n" MANIFEST_REST
+/* 121 characters (ä is 2 bytes: 242 bytes, on two lines). */
+#define D60 "ääääääääääääääääääääääääääääääääääääääääääääääääääääääääääää"
+#define D121 D60 "\n  " D60
 
 static char dir[64];
 static char path[128];
@@ -257,11 +272,10 @@ static const struct error_case error_cases[] = {
 	{ BASE "colour = blue\n", 7, "unknown key 'colour' in [ldap]", 1 },
 	{ BASE "Timeout = 5\n", 7, "unknown key 'Timeout' in [ldap]", 1 },
 	{ BASE "timeout = 5\x01\n", 7, "[ldap] timeout: control character in value", 1 },
-	/* Keys that are designed but not built */
-	{ PLUGIN "auth = none\nservice_secret = sha256:00\n  more\nlogo_url = x\n",
-	  17, "[plugin jira] service_secret: not supported yet", 2 },
-	{ PLUGIN "auth = none\nservice_secret = sha256:00\n  more\nlogo_url = x\n",
-	  19, "[plugin jira] logo_url: not supported yet", 2 },
+	/* Keys that are designed but not built; a refused key's continuation
+	 * line is not taken for a key. */
+	{ BASE "[server]\ntls_cert = /etc/ssl/a.pem\n  more\ntls_key = x\n", 10,
+	  "[server] tls_key: not supported yet", 2 },
 	{ BASE "[server]\ntls_cert = /etc/ssl/a.pem\n", 8,
 	  "[server] tls_cert: not supported yet", 1 },
 	{ BASE "[server]\ntls_key = /etc/ssl/a.key\n", 8,
@@ -639,8 +653,8 @@ static const struct error_case error_cases[] = {
 	  17, "[plugin jira] client: there is no [client nosuch]", 1 },
 	{ PLUGIN "auth = oauth\nclient = a:b\naudience = https://a.example\n",
 	  17, "[plugin jira] client: 'a:b' is not a client_id", 1 },
-	{ PLUGIN "auth = service_http\nclient = jira\n", 17,
-	  "[plugin jira] client: only for auth = oauth", 1 },
+	{ PLUGIN "auth = service_http\nservice_secret = " H1 "\nclient = jira\n",
+	  18, "[plugin jira] client: only for auth = oauth", 1 },
 	{ PLUGIN "auth = oauth\nclient = jira\n", 15,
 	  "[plugin jira] needs audience or api_url with auth = oauth", 1 },
 	{ PLUGIN "auth = oauth\nclient = jira\naudience = http://api.example.com\n",
@@ -665,26 +679,90 @@ static const struct error_case error_cases[] = {
 	  "client = jira\naudience = https://b.example\n", 21,
 	  "[plugin b] client: [client jira] is already the client of [plugin a] "
 	  "(line 15)", 1 },
-	{ PLUGIN "auth = none\nname_for_human = Jira\n", 17,
-	  "[plugin jira] name_for_human: not supported yet", 1 },
-	{ PLUGIN "auth = none\nname_for_model = jira\n", 17,
-	  "[plugin jira] name_for_model: not supported yet", 1 },
-	{ PLUGIN "auth = none\ndescription_for_human = x\n", 17,
-	  "[plugin jira] description_for_human: not supported yet", 1 },
-	{ PLUGIN "auth = none\ndescription_for_model = x\n", 17,
-	  "[plugin jira] description_for_model: not supported yet", 1 },
+	/* The manifest keys (a plugin with one needs them all: MANIFEST). */
+	{ PLUGIN "auth = none\nname_for_human = "
+	  "123456789012345678901234567890123456789012345678901\n" MANIFEST_REST, 17,
+	  "[plugin jira] name_for_human: 51 characters, at most 50 are allowed", 1 },
+	{ PLUGIN "auth = none\nname_for_human = Jira\xff\n" MANIFEST_REST, 17,
+	  "[plugin jira] name_for_human: not valid UTF-8", 1 },
+	{ PLUGIN "auth = none\nname_for_human = \xc0\xaf\n" MANIFEST_REST, 17,
+	  "[plugin jira] name_for_human: not valid UTF-8", 1 },
+	{ PLUGIN "auth = none\nname_for_human = \xed\xa0\x80\n" MANIFEST_REST, 17,
+	  "[plugin jira] name_for_human: not valid UTF-8", 1 },
+	{ PLUGIN "auth = none\nname_for_model = jira-issues\n", 17,
+	  "[plugin jira] name_for_model: 'jira-issues' may hold only letters, "
+	  "digits and '_'", 0 },
+	{ PLUGIN "auth = none\nname_for_model = "
+	  "a12345678901234567890123456789012345678901234567890\n", 17,
+	  "[plugin jira] name_for_model: 51 characters, at most 50", 0 },
+	{ PLUGIN "auth = none\ndescription_for_human = " D121 "\n", 17,
+	  "[plugin jira] description_for_human: 121 characters, at most 120", 0 },
+	{ PLUGIN "auth = none\nlogo_url = http://jira.example.com/logo.png\n", 17,
+	  "[plugin jira] logo_url: 'http://jira.example.com/logo.png' http:// is "
+	  "only allowed for a loopback host", 0 },
+	{ PLUGIN "auth = none\nlogo_url = logo.png\n", 17,
+	  "[plugin jira] logo_url: 'logo.png' must start with https://", 0 },
+	{ PLUGIN "auth = none\nlegal_info_url = https://a.example/#terms\n", 17,
+	  "[plugin jira] legal_info_url: 'https://a.example/#terms' must not have "
+	  "a fragment", 0 },
+	{ PLUGIN "auth = none\ncontact_email = it.example.com\n", 17,
+	  "[plugin jira] contact_email: 'it.example.com' is not an e-mail "
+	  "address", 0 },
+	{ PLUGIN "auth = none\ncontact_email = a@b@example.com\n", 17,
+	  "[plugin jira] contact_email: 'a@b@example.com' is not an e-mail", 0 },
+	{ PLUGIN "auth = none\ncontact_email = @example.com\n", 17,
+	  "is not an e-mail address", 0 },
+	{ PLUGIN "auth = none\ncontact_email = it@\n", 17,
+	  "is not an e-mail address", 0 },
+	{ PLUGIN "auth = none\ncontact_email = it@exa/mple.com\n", 17,
+	  "is not an e-mail address", 0 },
+	{ PLUGIN "auth = none\ncontact_email = i<t>@example.com\n", 17,
+	  "is not an e-mail address", 0 },
+	/* Any manifest key makes the plugin one with a manifest: all needed. */
+	{ PLUGIN "auth = none\nname_for_human = Jira\n", 15,
+	  "[plugin jira] name_for_model is required for the manifest", 7 },
+	{ PLUGIN "auth = none\nname_for_human = Jira\n", 15,
+	  "[plugin jira] legal_info_url is required for the manifest", 7 },
+	{ PLUGIN "auth = none\nname_for_human = Jira\n", 15,
+	  "[plugin jira] api_url is required for the manifest (its OpenAPI "
+	  "document)", 7 },
+	{ PLUGIN "auth = none\n" MANIFEST_REST, 15,
+	  "[plugin jira] name_for_human is required for the manifest", 1 },
+	/* Strategy keys */
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = https://a.example/x\n"
+	  "verification_token = abc def\n", 19,
+	  "[plugin jira] verification_token: expected 1 to 512 printable "
+	  "characters without space", 1 },
 	{ PLUGIN "auth = none\nverification_token = abc\n", 17,
-	  "[plugin jira] verification_token: not supported yet", 1 },
+	  "[plugin jira] verification_token: only for auth = service_http or "
+	  "oauth", 1 },
+	{ PLUGIN "auth = user_http\nverification_token = abc\n", 17,
+	  "[plugin jira] verification_token: only for auth = service_http", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = https://a.example/x\n"
+	  "authorization_content_type = text/plain\n", 19,
+	  "[plugin jira] authorization_content_type: 'text/plain' is not "
+	  "application/json or application/x-www-form-urlencoded", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = https://a.example/x\n"
+	  "authorization_content_type = Application/JSON\n", 19,
+	  "'Application/JSON' is not application/json", 1 },
 	{ PLUGIN "auth = none\nauthorization_content_type = application/json\n",
-	  17, "[plugin jira] authorization_content_type: not supported yet", 1 },
-	{ PLUGIN "auth = none\ncontact_email = a@example.com\n", 17,
-	  "[plugin jira] contact_email: not supported yet", 1 },
-	{ PLUGIN "auth = none\nlegal_info_url = https://a.example/legal\n", 17,
-	  "[plugin jira] legal_info_url: not supported yet", 1 },
-	{ PLUGIN "auth = none\nlogo_url = https://a.example/logo.png\n", 17,
-	  "[plugin jira] logo_url: not supported yet", 1 },
+	  17, "[plugin jira] authorization_content_type: only for auth = oauth", 1 },
+	{ PLUGIN "auth = service_http\n", 15,
+	  "[plugin jira] service_secret is required with auth = service_http", 1 },
+	{ PLUGIN "auth = service_http\nservice_secret = s3cret\n", 17,
+	  "[plugin jira] service_secret: expected sha256:<64 hex digits>", 1 },
+	{ PLUGIN "auth = service_http\nservice_secret = " H1 " " H2 "\n"
+	  "service_secret = " H3 "\n", 18,
+	  "[plugin jira] service_secret: at most 2 secrets (two while rotating)",
+	  1 },
+	{ PLUGIN "auth = service_http\nservice_secret = " H1 "\n"
+	  "service_secret = " H1 "\n", 18,
+	  "[plugin jira] service_secret: the same secret is given twice", 1 },
 	{ PLUGIN "auth = none\nservice_secret = " H1 "\n", 17,
-	  "[plugin jira] service_secret: not supported yet", 1 },
+	  "[plugin jira] service_secret: only for auth = service_http", 1 },
+	{ PLUGIN "auth = oauth\nclient = jira\napi_url = https://a.example/x\n"
+	  "service_secret = " H1 "\n", 19,
+	  "[plugin jira] service_secret: only for auth = service_http", 1 },
 	{ PLUGIN "auth = none\nbogus = 1\n", 17,
 	  "unknown key 'bogus' in [plugin jira]", 1 },
 
@@ -1494,6 +1572,153 @@ test_secret_files(void **state)
 	config_errors_free(&errs);
 }
 
+/*
+ * head, then a value of chars characters: 'x' in lines of at most 100,
+ * each line after the first a continuation (joined with one space).
+ */
+static char *
+long_value_text(const char *head, size_t chars)
+{
+	char *text = malloc(strlen(head) + 2 * chars + 2), *o;
+
+	assert_non_null(text);
+	o = text + sprintf(text, "%s", head);
+	for (size_t i = 0; i < chars; i++) {
+		if (i % 100 == 99 && i + 1 < chars)
+			o += sprintf(o, "\n  ");	/* the joined space */
+		else
+			*o++ = 'x';
+	}
+	*o++ = '\n';
+	*o = '\0';
+	return text;
+}
+
+static void
+test_plugin_manifest(void **state)
+{
+	static const unsigned char h2_first[] = { 0xff, 0xee, 0xdd, 0xcc };
+	struct config_errors errs;
+	const struct plugin_cfg *p;
+	struct config *cfg;
+	char *text;
+
+	(void)state;
+	/* Every strategy with a complete manifest, in one file. */
+	cfg = load_ok(CLIENT_OK
+	    "[plugin jira]\n" "auth = oauth\n" "client = jira\n"
+	    "authorization_content_type = application/x-www-form-urlencoded\n"
+	    "verification_token = 8c1a2b3c4d+/=_-.~!\n" MANIFEST
+	    "[plugin svc]\n" "auth = service_http\n"
+	    "service_secret = " H1 "\n" "service_secret = " H2 "\n"
+	    "verification_token = svc-token\n" MANIFEST
+	    "[plugin keys]\n" "auth = user_http\n" MANIFEST
+	    "[plugin open]\n" "auth = none\n" "api_url = https://o.example/x\n"
+	    "name_for_human = Zwanzig Zeichen: äöü\n"
+	    "name_for_model = open_1\n"
+	    "description_for_human = d\n"
+	    "description_for_model = m\n"
+	    "logo_url = http://127.0.0.1:8080/logo.png\n"
+	    "contact_email = first.last+it@mail.example-corp.com\n"
+	    "legal_info_url = https://example.com/legal?lang=de\n"
+	    "[plugin bare]\n" "auth = none\n");
+	assert_int_equal(cfg->n_plugins, 5);
+	p = &cfg->plugins[0];
+	assert_true(p->has_manifest);
+	assert_int_equal(p->content_type, PLUGIN_CT_FORM);
+	assert_string_equal(p->verification_token, "8c1a2b3c4d+/=_-.~!");
+	assert_string_equal(p->name_for_human, "Jira");
+	assert_string_equal(p->name_for_model, "jira");
+	assert_string_equal(p->description_for_human, "Find and update Jira issues.");
+	/* The continuation line is joined with one space. */
+	assert_string_equal(p->description_for_model, "Search Jira issues by JQL; "
+	    "create and comment on issues for the signed-in employee.");
+	assert_string_equal(p->logo_url, "https://jira-plugin.example.com/logo.png");
+	assert_string_equal(p->contact_email, "it-help@example.com");
+	assert_string_equal(p->legal_info_url, "https://example.com/legal");
+	assert_int_equal(p->n_service_secrets, 0);
+	p = &cfg->plugins[1];
+	assert_int_equal(p->auth, PLUGIN_AUTH_SERVICE_HTTP);
+	assert_int_equal(p->n_service_secrets, 2);
+	assert_int_equal(p->service_secret_hash[0][1], 0x11);
+	assert_memory_equal(p->service_secret_hash[1], h2_first, sizeof(h2_first));
+	assert_int_equal(p->content_type, PLUGIN_CT_JSON);	/* the default */
+	p = &cfg->plugins[2];
+	assert_true(p->has_manifest);
+	assert_null(p->verification_token);
+	p = &cfg->plugins[3];
+	assert_true(p->has_manifest);
+	assert_string_equal(p->name_for_human, "Zwanzig Zeichen: äöü");
+	assert_string_equal(p->logo_url, "http://127.0.0.1:8080/logo.png");
+	p = &cfg->plugins[4];
+	assert_false(p->has_manifest);
+	assert_null(p->name_for_human);
+	assert_ptr_equal(config_plugin_by_name(cfg, "svc"), &cfg->plugins[1]);
+	assert_null(config_plugin_by_name(cfg, "SVC"));
+	assert_null(config_plugin_by_name(cfg, "nosuch"));
+	config_free(cfg);
+
+	assert_true(config_plugin_name_valid("Native_1.x-y"));
+	assert_false(config_plugin_name_valid(""));
+	assert_false(config_plugin_name_valid("a/b"));
+	assert_false(config_plugin_name_valid(".."
+	    "/x"));
+
+	/* Over 20 characters in name_for_human: advised against, warned. */
+	cfg = load(PLUGIN "auth = none\n"
+	    "name_for_human = 123456789012345678901\n" MANIFEST_REST, &errs);
+	assert_non_null(cfg);
+	if (errs.n_warnings != 1 || !has_message(errs.warnings, 1, 17,
+	    "warning: [plugin jira] name_for_human: 21 characters; at most 20 "
+	    "are advised")) {
+		dump("got", &errs);
+		fail();
+	}
+	config_free(cfg);
+	config_errors_free(&errs);
+
+	/* A manifest with service_http or oauth but no verification_token. */
+	cfg = load(PLUGIN "auth = service_http\nservice_secret = " H1 "\n"
+	    MANIFEST, &errs);
+	assert_non_null(cfg);
+	if (errs.n_warnings != 1 || !has_message(errs.warnings, 1, 15,
+	    "warning: [plugin jira] has no verification_token: the manifest has "
+	    "no verification_tokens until it is set")) {
+		dump("got", &errs);
+		fail();
+	}
+	config_free(cfg);
+	config_errors_free(&errs);
+
+	/* description_for_model: 8000 characters load, 8001 do not. */
+	text = long_value_text(PLUGIN "auth = none\nname_for_human = Long\n"
+	    "name_for_model = long\n" "description_for_human = d\n"
+	    "logo_url = https://a.example/l.png\n" "contact_email = a@b.example\n"
+	    "legal_info_url = https://a.example/legal\n"
+	    "api_url = https://a.example/openapi.yaml\n"
+	    "description_for_model = ", 8000);
+	cfg = load_ok(text);
+	assert_int_equal(strlen(cfg->plugins[0].description_for_model), 8000);
+	config_free(cfg);
+	free(text);
+	text = long_value_text(PLUGIN "auth = none\nname_for_human = Long\n"
+	    "name_for_model = long\n" "description_for_human = d\n"
+	    "logo_url = https://a.example/l.png\n" "contact_email = a@b.example\n"
+	    "legal_info_url = https://a.example/legal\n"
+	    "api_url = https://a.example/openapi.yaml\n"
+	    "description_for_model = ", 8001);
+	cfg = load(text, &errs);
+	assert_null(cfg);
+	if (errs.n != 1 || !has_message(errs.msgs, errs.n, 24,
+	    "[plugin jira] description_for_model: 8001 characters, at most 8000 "
+	    "are allowed in the manifest")) {
+		dump("got", &errs);
+		fail();
+	}
+	config_errors_free(&errs);
+	free(text);
+}
+
 static void
 test_warnings(void **state)
 {
@@ -1634,9 +1859,13 @@ test_example_clients(void **state)
 	assert_int_equal(cfg->clients[0].redirect_uris.n, 3);
 	assert_false(cfg->clients[0].pkce_required);
 	assert_true(cfg->clients[1].is_public);
-	assert_int_equal(cfg->n_plugins, 1);
+	assert_int_equal(cfg->n_plugins, 2);
 	assert_string_equal(cfg->plugins[0].audience,
 	    "https://jira-plugin.example.com");
+	assert_true(cfg->plugins[0].has_manifest);
+	assert_int_equal(cfg->plugins[1].auth, PLUGIN_AUTH_SERVICE_HTTP);
+	assert_int_equal(cfg->plugins[1].n_service_secrets, 1);
+	assert_true(cfg->plugins[1].has_manifest);
 	config_free(cfg);
 	free(text);
 	free(out);
@@ -1664,6 +1893,7 @@ main(void)
 		cmocka_unit_test(test_bytes),
 		cmocka_unit_test(test_secret_files),
 		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_plugin_manifest),
 		cmocka_unit_test(test_loopback),
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_example_clients),

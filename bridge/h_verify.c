@@ -1,0 +1,357 @@
+/*
+ * h_verify.c — GET /verify: forward authentication for plugin APIs (nginx
+ * auth_request, Traefik ForwardAuth, Envoy ext_authz HTTP).
+ *
+ * The credential comes only from "Authorization: Bearer …"; a token in the
+ * query string (access_token=) is refused with 400, never read, so it is
+ * not taught to clients whose URLs end up in logs.  Answers (RFC 6750 §3):
+ *   no Bearer credentials        401, WWW-Authenticate: Bearer realm="idbridge"
+ *   bad, expired, revoked token  401, … error="invalid_token"
+ *   a ?scope= value not granted  403, … error="insufficient_scope", scope="…"
+ *   bad query, unknown ?plugin=  400 invalid_request (a proxy misconfiguration:
+ *                                nginx turns it into a 500, so it fails closed)
+ *   the store does not answer    503 with Retry-After
+ *   valid                        200 with the X-Idbridge-* headers below
+ *
+ * ?plugin=NAME accepts only JWTs whose aud is that plugin's audience (the
+ * audience its client's tokens carry: [plugin] audience, else the
+ * issuer); a plugin that is not auth = oauth accepts no JWT at all.
+ * Without ?plugin, any valid idbridge JWT (for a proxy that protects
+ * something that is not a plugin).
+ *
+ * Headers on 200, each a comma-separated list whose items are
+ * percent-encoded (everything but [A-Za-z0-9-._~:@/]), so a value never
+ * holds a comma, a space or a control character of its own:
+ *   X-Idbridge-User    the token's sub: the user's immutable directory id
+ *                      (the JWT carries no login name today)
+ *   X-Idbridge-Scopes  the granted scopes
+ *   X-Idbridge-Groups  the groups claim ([scopes]-named groups only)
+ *   X-Idbridge-Client  the client_id the token was issued to
+ *
+ * Results are cached by token hash (verifycache.h): a repeated call does
+ * no signature work and no store read, and still sees a revocation made
+ * anywhere within about a second.
+ *
+ * Hooks for issue 4's other credentials: API keys (idb_…) and a plugin's
+ * service secrets are recognised in other_credential() before the JWT
+ * path; today that refuses them.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "http.h"
+#include "oauth.h"
+#include "backend.h"    /* struct identity */
+#include "scopes.h"
+#include "server.h"
+#include "store_oauth.h"
+#include "token.h"
+#include "util.h"
+#include "verifycache.h"
+
+#define REALM "Bearer realm=\"idbridge\""
+
+/* Why a request was refused, and how. */
+enum verdict {
+	V_OK,
+	V_INVALID_TOKEN,
+	V_INSUFFICIENT_SCOPE,
+	V_UNAVAILABLE,
+};
+
+static void
+respond_401(struct http_request *req, bool invalid)
+{
+	if (!invalid) {
+		http_respond_error(req, 401, "unauthorized", "Bearer credentials are required");
+		/* RFC 6750 §3.1: no error code when the request carried no credentials. */
+		http_add_header(req, "WWW-Authenticate", REALM);
+		return;
+	}
+	http_respond_error(req, 401, "invalid_token",
+	    "the access token is invalid, expired or revoked");
+	http_add_header(req, "WWW-Authenticate", REALM ", error=\"invalid_token\"");
+}
+
+/* 403 naming the scopes required (scope tokens hold no '"' or '\', RFC 6749 §3.3). */
+static void
+respond_403(struct http_request *req, const struct strlist *want)
+{
+	char *h = NULL, *scope = strlist_join(want, " ");
+
+	http_respond_error(req, 403, "insufficient_scope",
+	    "the access token does not grant the required scope");
+	if (scope == NULL ||
+	    asprintf(&h, REALM ", error=\"insufficient_scope\", scope=\"%s\"", scope) < 0)
+		h = NULL;
+	http_add_header(req, "WWW-Authenticate", h != NULL ? h : REALM ", error=\"insufficient_scope\"");
+	free(h);
+	free(scope);
+}
+
+/* The token of "Authorization: Bearer TOKEN", NULL when there is no Bearer header. */
+static const char *
+bearer_token(struct http_request *req)
+{
+	const char *h = http_header(req, "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\0'))
+		return NULL;
+	h += 6;
+	h += strspn(h, " ");
+	return h;
+}
+
+static bool
+keep_unencoded(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("-._~:@/", c) != NULL);
+}
+
+/* Append s percent-encoded to buf (of size cap, used *len); -1 when it does not fit. */
+static int
+pct_append(char *buf, size_t cap, size_t *len, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*len + 4 > cap)
+			return -1;
+		if (keep_unencoded(*p)) {
+			buf[(*len)++] = (char)*p;
+		} else {
+			buf[(*len)++] = '%';
+			buf[(*len)++] = hex[*p >> 4];
+			buf[(*len)++] = hex[*p & 15];
+		}
+	}
+	buf[*len] = '\0';
+	return 0;
+}
+
+/* Add header name: the items, each percent-encoded, joined by ','. */
+static void
+add_list_header(struct http_request *req, const char *name, char *const *items, size_t n)
+{
+	/* Three bytes per byte of a JWT at most: every value came from one. */
+	size_t cap = 3 * IDB_MAX_JWT_LEN + 4, len = 0;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return;         /* the header then stays unset: the proxy sends it empty */
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			if (len + 2 > cap)
+				break;
+			buf[len++] = ',';
+			buf[len] = '\0';
+		}
+		if (pct_append(buf, cap, &len, items[i]) != 0)
+			break;
+	}
+	http_add_header(req, name, buf);
+	free(buf);
+}
+
+static void
+respond_ok(struct http_request *req, const struct verify_result *r)
+{
+	struct strlist scopes = { 0 };
+	char *one[1];
+
+	http_respond(req, 200, "text/plain; charset=utf-8", "", 0);
+	one[0] = r->sub;
+	add_list_header(req, "X-Idbridge-User", one, 1);
+	if (strlist_add_words(&scopes, r->scope) == 0)
+		add_list_header(req, "X-Idbridge-Scopes", scopes.items, scopes.n);
+	add_list_header(req, "X-Idbridge-Groups", r->groups, r->n_groups);
+	one[0] = r->client_id;
+	add_list_header(req, "X-Idbridge-Client", one, 1);
+	strlist_free(&scopes);
+}
+
+/*
+ * Hook for the credentials that are not JWTs (issue 4): an API key (idb_…,
+ * user_http plugins) and a plugin's service secret (service_http).  true
+ * when token is one of those kinds and *v_r says what became of it.
+ * Until they are built, such a token is simply invalid.
+ */
+static bool
+other_credential(const char *token, const struct plugin_cfg *plugin, enum verdict *v_r)
+{
+	if (strncmp(token, "idb_", 4) == 0 ||
+	    (plugin != NULL && plugin->auth == PLUGIN_AUTH_SERVICE_HTTP)) {
+		*v_r = V_INVALID_TOKEN;
+		return true;
+	}
+	return false;
+}
+
+/* Ask the store whether r's token is still live; drop it from the cache when not. */
+static enum verdict
+store_live(struct server *srv, const unsigned char *hash, struct verify_result *r, uint64_t gen)
+{
+	switch (store_access_check(srv->store, r->jti)) {
+	case STORE_OK:
+		verifycache_put(srv->verifycache, hash, r, gen);
+		return V_OK;
+	case STORE_ERROR:
+		return V_UNAVAILABLE;
+	default:    /* revoked, or never issued here */
+		verifycache_remove(srv->verifycache, hash);
+		return V_INVALID_TOKEN;
+	}
+}
+
+/*
+ * X-Idbridge-Groups carries only groups that [scopes] names.  With
+ * groups_claim = mapped (the default) the claim is exactly that; with
+ * groups_claim = all it is narrowed here, by name (the claim has no DNs,
+ * so a group that [scopes] names only by DN is left out).  Done once,
+ * before the result is cached and shared.  0 or -1 (ENOMEM).
+ */
+static int
+narrow_groups(const struct config *cfg, struct verify_result *r)
+{
+	struct identity id = { .groups = r->groups, .n_groups = r->n_groups };
+	struct strlist mapped = { 0 };
+
+	if (cfg->tokens.groups_claim != GROUPS_CLAIM_ALL || r->n_groups == 0)
+		return 0;
+	if (scopes_mapped_groups(cfg, &id, &mapped) != 0)
+		return -1;
+	for (size_t i = 0; i < r->n_groups; i++)
+		free(r->groups[i]);
+	free(r->groups);
+	r->groups = mapped.items;
+	r->n_groups = mapped.n;
+	return 0;
+}
+
+/* The JWT's result in *r_r (from the cache, else verified and cached). */
+static enum verdict
+check_jwt(struct server *srv, const char *token, struct verify_result **r_r)
+{
+	unsigned char hash[IDB_SHA256_LEN];
+	struct jwt_expect want = { .now = time(NULL), .issuer = srv->cfg->server.issuer };
+	json_t *claims = NULL;
+	uint64_t gen;
+	enum verdict v = V_INVALID_TOKEN;
+
+	*r_r = NULL;
+	if (strlen(token) > IDB_MAX_JWT_LEN || token_hash(token, strlen(token), hash) != 0)
+		return V_INVALID_TOKEN;
+	/* Taken before any store read: a revocation after it moves the generation. */
+	gen = verifycache_generation(srv->verifycache);
+	switch (verifycache_get(srv->verifycache, hash, want.now, r_r)) {
+	case VC_HIT:
+		return V_OK;
+	case VC_STALE:
+		return store_live(srv, hash, *r_r, gen);
+	case VC_MISS:
+		break;
+	}
+	/* aud is checked per request from the cached result, so one entry serves every ?plugin. */
+	if (jwt_verify(srv->keys, token, &want, &claims) != JWT_OK ||
+	    (*r_r = verify_result_from_claims(claims)) == NULL)
+		goto out;
+	if (narrow_groups(srv->cfg, *r_r) != 0) {
+		v = V_UNAVAILABLE;
+		goto out;
+	}
+	v = store_live(srv, hash, *r_r, gen);
+out:
+	json_decref(claims);
+	return v;
+}
+
+/* The audience ?plugin=name demands in *aud_r (NULL: no JWT is accepted).  false: unknown. */
+static bool
+plugin_audience(const struct config *cfg, const char *name, const struct plugin_cfg **p_r,
+    const char **aud_r)
+{
+	*p_r = NULL;
+	*aud_r = NULL;
+	for (size_t i = 0; i < cfg->n_plugins; i++) {
+		const struct plugin_cfg *p = &cfg->plugins[i];
+
+		if (strcmp(p->name, name) != 0)
+			continue;
+		*p_r = p;
+		/* The aud its client's tokens carry (client_audience). */
+		if (p->auth == PLUGIN_AUTH_OAUTH)
+			*aud_r = p->audience != NULL ? p->audience : cfg->server.issuer;
+		return true;
+	}
+	return false;
+}
+
+enum http_outcome
+h_verify(struct http_request *req)
+{
+	struct server *srv = http_server(req);
+	const struct form *q = NULL;
+	const struct plugin_cfg *plugin = NULL;
+	const char *token, *plugin_name, *audience = NULL;
+	struct strlist want = { 0 };
+	struct verify_result *r = NULL;
+	enum verdict v;
+
+	if (http_query(req, &q) != FORM_OK) {
+		http_respond_error(req, 400, "invalid_request", "malformed query string");
+		goto out;
+	}
+	if (form_get(q, "access_token") != NULL) {
+		http_respond_error(req, 400, "invalid_request",
+		    "tokens are accepted only in the Authorization header");
+		goto out;
+	}
+	if (scope_parse(form_get(q, "scope"), &want) != SCOPE_OK) {
+		http_respond_error(req, 400, "invalid_request", "malformed scope");
+		goto out;
+	}
+	if ((plugin_name = form_get(q, "plugin")) != NULL &&
+	    !plugin_audience(srv->cfg, plugin_name, &plugin, &audience)) {
+		http_respond_error(req, 400, "invalid_request", "unknown plugin");
+		goto out;
+	}
+	if ((token = bearer_token(req)) == NULL) {
+		respond_401(req, false);
+		goto out;
+	}
+	if (!other_credential(token, plugin, &v)) {
+		v = check_jwt(srv, token, &r);
+		if (v == V_OK && plugin != NULL &&
+		    (audience == NULL || !verify_result_has_aud(r, audience)))
+			v = V_INVALID_TOKEN;
+		if (v == V_OK && !verify_result_has_scopes(r, want.items, want.n))
+			v = V_INSUFFICIENT_SCOPE;
+	}
+	switch (v) {
+	case V_OK:
+		respond_ok(req, r);
+		break;
+	case V_INVALID_TOKEN:
+		respond_401(req, true);
+		break;
+	case V_INSUFFICIENT_SCOPE:
+		respond_403(req, &want);
+		break;
+	case V_UNAVAILABLE:
+		http_respond_error(req, 503, "temporarily_unavailable", "the store does not answer");
+		http_add_header(req, "Retry-After", "5");
+		break;
+	}
+out:
+	verify_result_release(r);
+	strlist_free(&want);
+	return HTTP_DONE;
+}

@@ -1,0 +1,402 @@
+/*
+ * verifycache.c — see verifycache.h.
+ *
+ * A chained hash table over the token hashes (already uniform: the first
+ * eight bytes are the bucket key) and a doubly linked LRU list, under one
+ * mutex.  Results are shared by reference, so a hit copies nothing.
+ */
+#include "autoconfig.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "verifycache.h"
+
+struct vc_entry {
+	unsigned char hash[IDB_SHA256_LEN];
+	struct verify_result *r;
+	uint64_t gen;                   /* generation taken before its store check */
+	struct vc_entry *next;          /* bucket chain */
+	struct vc_entry *prev_lru, *next_lru;   /* head: most recently used */
+};
+
+struct verifycache {
+	pthread_mutex_t lock;
+	struct vc_entry **buckets;
+	size_t n_buckets;               /* a power of two */
+	size_t count, max;
+	struct vc_entry *lru_head, *lru_tail;
+
+	struct store *st;
+	_Atomic uint64_t gen;
+	_Atomic uint64_t checked_ms;    /* now_ms() of the last data version read */
+	atomic_flag checking;           /* one reader at a time */
+	int64_t data_version;           /* the last read; only the reader touches it */
+	bool have_version;
+};
+
+/* ---- results -------------------------------------------------------------- */
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+verify_result_release(struct verify_result *r)
+{
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	free(r->sub);
+	free(r->client_id);
+	free(r->scope);
+	free(r->jti);
+	strv_free(r->aud, r->n_aud);
+	strv_free(r->groups, r->n_groups);
+	free(r);
+}
+
+static struct verify_result *
+result_ref(struct verify_result *r)
+{
+	atomic_fetch_add(&r->refs, 1);
+	return r;
+}
+
+static char *
+dup_claim(const json_t *claims, const char *name)
+{
+	const char *s = json_string_value(json_object_get(claims, name));
+
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* A string or an array of at most max strings (array only when !allow_string) into *v_r. */
+static int
+string_list(const json_t *v, bool allow_string, size_t max, char ***v_r, size_t *n_r)
+{
+	size_t n = 0, i;
+	json_t *x;
+
+	*v_r = NULL;
+	*n_r = 0;
+	if (v == NULL)
+		return 0;
+	if (allow_string && json_is_string(v)) {
+		if ((*v_r = calloc(1, sizeof(char *))) == NULL ||
+		    ((*v_r)[0] = strdup(json_string_value(v))) == NULL)
+			return -1;
+		*n_r = 1;
+		return 0;
+	}
+	if (!json_is_array(v) || json_array_size(v) > max)
+		return -1;
+	if (json_array_size(v) == 0)
+		return 0;
+	if ((*v_r = calloc(json_array_size(v), sizeof(char *))) == NULL)
+		return -1;
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x) || ((*v_r)[n] = strdup(json_string_value(x))) == NULL) {
+			strv_free(*v_r, n);
+			*v_r = NULL;
+			*n_r = 0;
+			return -1;
+		}
+		*n_r = ++n;
+	}
+	return 0;
+}
+
+struct verify_result *
+verify_result_from_claims(const json_t *claims)
+{
+	struct verify_result *r = calloc(1, sizeof(*r));
+	json_t *exp = json_object_get(claims, "exp");
+	const json_t *scope = json_object_get(claims, "scope");
+
+	if (r == NULL)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	if (!json_is_integer(exp) || (scope != NULL && !json_is_string(scope)))
+		goto fail;
+	r->exp = json_integer_value(exp);
+	r->sub = dup_claim(claims, "sub");
+	r->client_id = dup_claim(claims, "client_id");
+	r->jti = dup_claim(claims, "jti");
+	r->scope = strdup(scope != NULL ? json_string_value(scope) : "");
+	if (r->sub == NULL || r->client_id == NULL || r->jti == NULL || r->scope == NULL)
+		goto fail;
+	if (string_list(json_object_get(claims, "aud"), true, VERIFYCACHE_MAX_AUD,
+	    &r->aud, &r->n_aud) != 0 ||
+	    string_list(json_object_get(claims, "groups"), false, VERIFYCACHE_MAX_GROUPS,
+	    &r->groups, &r->n_groups) != 0)
+		goto fail;
+	return r;
+fail:
+	verify_result_release(r);
+	return NULL;
+}
+
+bool
+verify_result_has_aud(const struct verify_result *r, const char *audience)
+{
+	for (size_t i = 0; i < r->n_aud; i++)
+		if (strcmp(r->aud[i], audience) == 0)
+			return true;
+	return false;
+}
+
+/* Is the scope token w (of length len) one of the space-separated scopes in list? */
+static bool
+scope_in(const char *list, const char *w)
+{
+	size_t len = strlen(w);
+
+	for (const char *p = list; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && memcmp(p, w, len) == 0)
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+bool
+verify_result_has_scopes(const struct verify_result *r, char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (want[i][0] == '\0' || !scope_in(r->scope, want[i]))
+			return false;
+	return true;
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+struct verifycache *
+verifycache_new(size_t max_entries, struct store *st)
+{
+	struct verifycache *vc = calloc(1, sizeof(*vc));
+
+	if (vc == NULL)
+		return NULL;
+	vc->max = max_entries != 0 ? max_entries : VERIFYCACHE_MAX_ENTRIES;
+	/* At most half full: chains stay short. */
+	for (vc->n_buckets = 16; vc->n_buckets < 2 * vc->max; vc->n_buckets *= 2)
+		;
+	if ((vc->buckets = calloc(vc->n_buckets, sizeof(*vc->buckets))) == NULL) {
+		free(vc);
+		return NULL;
+	}
+	pthread_mutex_init(&vc->lock, NULL);
+	vc->st = st;
+	atomic_init(&vc->gen, 1);
+	atomic_init(&vc->checked_ms, 0);
+	atomic_flag_clear(&vc->checking);
+	return vc;
+}
+
+static size_t
+bucket_of(const struct verifycache *vc, const unsigned char *hash)
+{
+	uint64_t k;
+
+	memcpy(&k, hash, sizeof(k));
+	return (size_t)(k & (vc->n_buckets - 1));
+}
+
+static void
+lru_unlink(struct verifycache *vc, struct vc_entry *e)
+{
+	if (e->prev_lru != NULL)
+		e->prev_lru->next_lru = e->next_lru;
+	else
+		vc->lru_head = e->next_lru;
+	if (e->next_lru != NULL)
+		e->next_lru->prev_lru = e->prev_lru;
+	else
+		vc->lru_tail = e->prev_lru;
+	e->prev_lru = e->next_lru = NULL;
+}
+
+static void
+lru_push_front(struct verifycache *vc, struct vc_entry *e)
+{
+	e->prev_lru = NULL;
+	e->next_lru = vc->lru_head;
+	if (vc->lru_head != NULL)
+		vc->lru_head->prev_lru = e;
+	vc->lru_head = e;
+	if (vc->lru_tail == NULL)
+		vc->lru_tail = e;
+}
+
+/* The entry of hash and the link that points at it, or NULL.  Under the lock. */
+static struct vc_entry *
+find(struct verifycache *vc, const unsigned char *hash, struct vc_entry ***link_r)
+{
+	struct vc_entry **link = &vc->buckets[bucket_of(vc, hash)];
+
+	for (; *link != NULL; link = &(*link)->next)
+		if (memcmp((*link)->hash, hash, IDB_SHA256_LEN) == 0) {
+			*link_r = link;
+			return *link;
+		}
+	return NULL;
+}
+
+/* Unlink and free e (its result only loses the cache's reference).  Under the lock. */
+static void
+drop(struct verifycache *vc, struct vc_entry *e)
+{
+	struct vc_entry **link;
+
+	if (find(vc, e->hash, &link) == e)
+		*link = e->next;
+	lru_unlink(vc, e);
+	vc->count--;
+	verify_result_release(e->r);
+	free(e);
+}
+
+void
+verifycache_free(struct verifycache *vc)
+{
+	if (vc == NULL)
+		return;
+	verifycache_flush(vc);
+	pthread_mutex_destroy(&vc->lock);
+	free(vc->buckets);
+	free(vc);
+}
+
+void
+verifycache_flush(struct verifycache *vc)
+{
+	pthread_mutex_lock(&vc->lock);
+	while (vc->lru_head != NULL)
+		drop(vc, vc->lru_head);
+	pthread_mutex_unlock(&vc->lock);
+}
+
+void
+verifycache_bump(struct verifycache *vc)
+{
+	atomic_fetch_add(&vc->gen, 1);
+}
+
+uint64_t
+verifycache_generation(struct verifycache *vc)
+{
+	uint64_t now = now_ms();
+	int64_t v;
+	char *err = NULL;
+
+	if (vc->st == NULL || now < atomic_load(&vc->checked_ms) + VERIFYCACHE_RECHECK_MS ||
+	    atomic_flag_test_and_set(&vc->checking))
+		return atomic_load(&vc->gen);
+	if (store_data_version(vc->st, &v, &err) != 0) {
+		log_err("verify cache: cannot read the store's data version: %s",
+		    err != NULL ? err : "out of memory");
+		free(err);
+		vc->have_version = false;
+		atomic_fetch_add(&vc->gen, 1);
+	} else if (!vc->have_version || v != vc->data_version) {
+		vc->data_version = v;
+		vc->have_version = true;
+		atomic_fetch_add(&vc->gen, 1);
+	}
+	atomic_store(&vc->checked_ms, now);
+	atomic_flag_clear(&vc->checking);
+	return atomic_load(&vc->gen);
+}
+
+enum vc_lookup
+verifycache_get(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN], int64_t now,
+    struct verify_result **r_r)
+{
+	struct vc_entry *e, **link;
+	enum vc_lookup res = VC_MISS;
+	uint64_t gen = atomic_load(&vc->gen);
+
+	*r_r = NULL;
+	pthread_mutex_lock(&vc->lock);
+	if ((e = find(vc, hash, &link)) == NULL)
+		goto out;
+	if (now >= e->r->exp + IDB_JWT_CLOCK_SKEW_S) {
+		drop(vc, e);
+		goto out;
+	}
+	lru_unlink(vc, e);
+	lru_push_front(vc, e);
+	*r_r = result_ref(e->r);
+	res = e->gen == gen ? VC_HIT : VC_STALE;
+out:
+	pthread_mutex_unlock(&vc->lock);
+	return res;
+}
+
+void
+verifycache_put(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN],
+    struct verify_result *r, uint64_t gen)
+{
+	struct vc_entry *e, **link;
+
+	pthread_mutex_lock(&vc->lock);
+	if ((e = find(vc, hash, &link)) != NULL) {
+		if (e->r != r) {
+			verify_result_release(e->r);
+			e->r = result_ref(r);
+		}
+		/* Never move a stamp backwards past a newer check. */
+		if (gen > e->gen)
+			e->gen = gen;
+		lru_unlink(vc, e);
+		lru_push_front(vc, e);
+		goto out;
+	}
+	if (vc->count >= vc->max)
+		drop(vc, vc->lru_tail);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		goto out;       /* not cached: the next call verifies again */
+	memcpy(e->hash, hash, IDB_SHA256_LEN);
+	e->r = result_ref(r);
+	e->gen = gen;
+	e->next = vc->buckets[bucket_of(vc, hash)];
+	vc->buckets[bucket_of(vc, hash)] = e;
+	lru_push_front(vc, e);
+	vc->count++;
+out:
+	pthread_mutex_unlock(&vc->lock);
+}
+
+void
+verifycache_remove(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN])
+{
+	struct vc_entry *e, **link;
+
+	pthread_mutex_lock(&vc->lock);
+	if ((e = find(vc, hash, &link)) != NULL)
+		drop(vc, e);
+	pthread_mutex_unlock(&vc->lock);
+}
+
+size_t
+verifycache_count(struct verifycache *vc)
+{
+	size_t n;
+
+	pthread_mutex_lock(&vc->lock);
+	n = vc->count;
+	pthread_mutex_unlock(&vc->lock);
+	return n;
+}

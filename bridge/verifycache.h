@@ -1,0 +1,110 @@
+/*
+ * verifycache.h — results of /verify, cached by the SHA-256 of the token.
+ *
+ * A verified JWT's result is kept until its exp (plus the clock skew that
+ * jwt_verify allows, so a hit and a miss agree), so repeated calls do no
+ * signature work and no store read.  Results are immutable and
+ * reference-counted: a hit hands out a reference, not a copy.
+ *
+ * Revocation: every entry is stamped with the cache's generation taken
+ * *before* the store said the token was live.  The generation moves
+ * whenever the store's data version (store_data_version) changed; it is
+ * refreshed at most every VERIFYCACHE_RECHECK_MS, by whichever request
+ * comes first.  A hit whose stamp is older is reported stale: the caller
+ * asks the store again (no signature work) and puts the result back with
+ * the generation it took first.  So a /revoke from any connection or
+ * process is seen within about a second.
+ *
+ *	uint64_t gen = verifycache_generation(vc);     // before any store read
+ *	struct verify_result *r = NULL;
+ *	switch (verifycache_get(vc, hash, now, &r)) {
+ *	case VC_HIT:   use r; break;
+ *	case VC_STALE: store_access_check(r->jti) → verifycache_put(vc, hash, r, gen) or _remove
+ *	case VC_MISS:  jwt_verify → verify_result_from_claims → store → verifycache_put
+ *	}
+ *	verify_result_release(r);
+ *
+ * Bounded (least recently used entries go first) and safe from any
+ * number of threads (one mutex; the critical sections only move pointers).
+ */
+#ifndef IDBRIDGE_VERIFYCACHE_H
+#define IDBRIDGE_VERIFYCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "bridge.h"
+
+#define VERIFYCACHE_MAX_ENTRIES 16384   /* cached results; the oldest used go first */
+#define VERIFYCACHE_RECHECK_MS 1000     /* how often the store's data version is read */
+#define VERIFYCACHE_MAX_AUD 8           /* aud values kept per token (more: refused) */
+#define VERIFYCACHE_MAX_GROUPS 256      /* groups kept per token (more: refused) */
+
+struct store;
+struct verifycache;
+
+/* What a valid token says, as /verify needs it.  Immutable once made. */
+struct verify_result {
+	char *sub;              /* immutable directory id */
+	char *client_id;
+	char *scope;            /* space-separated */
+	char *jti;
+	char **aud;             /* n_aud strings */
+	size_t n_aud;
+	char **groups;          /* n_groups strings */
+	size_t n_groups;
+	int64_t exp;
+	/* private */
+	_Atomic unsigned refs;
+};
+
+/*
+ * The result for verified claims: sub, client_id, jti and exp required;
+ * scope, aud (string or array of strings) and groups (array of strings)
+ * optional.  NULL when a required claim is missing or of the wrong type, a
+ * list is over its limit, or out of memory.  One reference.
+ */
+struct verify_result *verify_result_from_claims(const json_t *claims);
+void verify_result_release(struct verify_result *r);
+/* Does the token's aud contain audience? */
+bool verify_result_has_aud(const struct verify_result *r, const char *audience);
+/* Is every scope in want (n of them) among r's scopes? */
+bool verify_result_has_scopes(const struct verify_result *r, char *const *want, size_t n);
+
+/*
+ * A cache of at most max_entries (0: VERIFYCACHE_MAX_ENTRIES) whose
+ * generation follows st (NULL: it never moves — unit tests drive
+ * verifycache_bump instead).  NULL on ENOMEM.
+ */
+struct verifycache *verifycache_new(size_t max_entries, struct store *st);
+void verifycache_free(struct verifycache *vc);
+/* Drop every entry (SIGHUP, `user revoke`). */
+void verifycache_flush(struct verifycache *vc);
+/* Move the generation by hand: every entry becomes stale. */
+void verifycache_bump(struct verifycache *vc);
+
+/*
+ * The current generation, first re-reading the store's data version when
+ * the last read is VERIFYCACHE_RECHECK_MS old (one thread reads; the
+ * others go on with the value they see).  A failed read moves the
+ * generation too: without the store nothing cached is trusted.
+ */
+uint64_t verifycache_generation(struct verifycache *vc);
+
+enum vc_lookup {
+	VC_MISS,     /* not cached, or expired at now (then dropped) */
+	VC_HIT,      /* *r_r: a reference to a result still good */
+	VC_STALE,    /* *r_r: the result, but the store changed since its check */
+};
+
+enum vc_lookup verifycache_get(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN],
+    int64_t now, struct verify_result **r_r);
+/* Cache r (the cache takes its own reference) stamped with gen; replaces an entry of hash. */
+void verifycache_put(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN],
+    struct verify_result *r, uint64_t gen);
+void verifycache_remove(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN]);
+/* Entries now (tests). */
+size_t verifycache_count(struct verifycache *vc);
+
+#endif
