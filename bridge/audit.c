@@ -32,3 +32,15 @@ audit_token(const char *event, const char *user, const char *client, const char 
 	    log_safe(c, sizeof(c), client != NULL ? client : "-"), outcome,
 	    log_safe(a, sizeof(a), addr != NULL ? addr : "-"));
 }
+
+void
+audit_apikey(const char *event, const char *user, long long key_id, const char *outcome,
+    const char *addr)
+{
+	char u[LOG_SAFE_BUF], a[LOG_SAFE_BUF];
+
+	log_msg(strcmp(outcome, "ok") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "audit: event=%s user=\"%s\" key_id=%lld outcome=%s addr=%s", event,
+	    log_safe(u, sizeof(u), user != NULL ? user : "-"), key_id, outcome,
+	    log_safe(a, sizeof(a), addr != NULL ? addr : "-"));
+}

@@ -21,4 +21,11 @@ void audit_login(const char *backend, const char *user, enum auth_result result,
 void audit_token(const char *event, const char *user, const char *client,
     const char *outcome, const char *addr);
 
+/*
+ * An API key event: event is "apikey_issue", "apikey_revoke" or
+ * "apikey_use"; key_id the store's id (never the key); user may be NULL.
+ */
+void audit_apikey(const char *event, const char *user, long long key_id,
+    const char *outcome, const char *addr);
+
 #endif

@@ -34,15 +34,30 @@
  *
  * Hooks for issue 4's other credentials: API keys (idb_…) and a plugin's
  * service secrets are recognised in other_credential() before the JWT
- * path; today that refuses them.
+ * path; API keys are refused there today.
+ *
+ * Service secrets (service_http): a Bearer value with no '.' (so not a
+ * JWT) and not idb_… is hashed (SHA-256) and compared in constant time
+ * with every service_secret hash of the plugin ?plugin= names, else of
+ * every service_http plugin; two hashes per plugin may be valid at once
+ * while rotating.  It is not cached: one hash and a few comparisons cost
+ * less than a cache lookup's locking.  On 200, X-Idbridge-Client is the
+ * plugin's name and X-Idbridge-User, -Scopes and -Groups are empty (so
+ * left out by libmicrohttpd; nginx's auth_request_set then yields ""): no
+ * person called, and a plugin name in X-Idbridge-User could be taken for
+ * a directory id.  A service secret grants no scope, so any ?scope= is
+ * refused with 403 insufficient_scope.
  */
 #include "autoconfig.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "config.h"
 #include "http.h"
@@ -54,6 +69,8 @@
 #include "token.h"
 #include "util.h"
 #include "verifycache.h"
+#include "apikey.h"
+#include "verify_apikey.h"
 
 #define REALM "Bearer realm=\"idbridge\""
 
@@ -178,18 +195,77 @@ respond_ok(struct http_request *req, const struct verify_result *r)
 	strlist_free(&scopes);
 }
 
+/* A result for plugin p's service secret: its name as client, no user, no scope. */
+static struct verify_result *
+service_result(const struct plugin_cfg *p)
+{
+	struct verify_result *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	if ((r->sub = strdup("")) == NULL || (r->client_id = strdup(p->name)) == NULL ||
+	    (r->scope = strdup("")) == NULL || (r->jti = strdup("")) == NULL) {
+		verify_result_release(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * token as a service secret of plugin (NULL: of any service_http plugin).
+ * Every configured hash is compared whether or not one matched, so the
+ * time taken depends on the configuration only, never on the token.
+ */
+static enum verdict
+check_service_secret(const struct config *cfg, const char *token,
+    const struct plugin_cfg *plugin, struct verify_result **r_r)
+{
+	unsigned char hash[IDB_SHA256_LEN];
+	const struct plugin_cfg *match = NULL;
+	enum verdict v = V_INVALID_TOKEN;
+
+	*r_r = NULL;
+	if (strlen(token) > IDB_MAX_JWT_LEN || token_hash(token, strlen(token), hash) != 0)
+		goto out;
+	for (size_t i = 0; i < cfg->n_plugins; i++) {
+		const struct plugin_cfg *p = &cfg->plugins[i];
+
+		if ((plugin != NULL && p != plugin) || p->auth != PLUGIN_AUTH_SERVICE_HTTP)
+			continue;
+		for (size_t j = 0; j < p->n_service_secrets; j++) {
+			bool same = CRYPTO_memcmp(hash, p->service_secret_hash[j],
+			    IDB_SHA256_LEN) == 0;
+
+			if (same && match == NULL)
+				match = p;
+		}
+	}
+	if (match == NULL)
+		goto out;
+	v = (*r_r = service_result(match)) != NULL ? V_OK : V_UNAVAILABLE;
+out:
+	explicit_bzero(hash, sizeof(hash));
+	return v;
+}
+
 /*
  * Hook for the credentials that are not JWTs (issue 4): an API key (idb_…,
  * user_http plugins) and a plugin's service secret (service_http).  true
- * when token is one of those kinds and *v_r says what became of it.
- * Until they are built, such a token is simply invalid.
+ * when token is one of those kinds; then *v_r says what became of it and,
+ * when V_OK, *r_r holds its result (one reference).  Scopes are checked by
+ * the caller.  API keys are not built yet: such a token is invalid.
  */
 static bool
-other_credential(const char *token, const struct plugin_cfg *plugin, enum verdict *v_r)
+other_credential(struct server *srv, const char *token, const struct plugin_cfg *plugin,
+    struct verify_result **r_r, enum verdict *v_r)
 {
-	if (strncmp(token, "idb_", 4) == 0 ||
-	    (plugin != NULL && plugin->auth == PLUGIN_AUTH_SERVICE_HTTP)) {
+	if (strncmp(token, "idb_", 4) == 0) {
 		*v_r = V_INVALID_TOKEN;
+		return true;
+	}
+	if (strchr(token, '.') == NULL) {       /* a compact JWT has two */
+		*v_r = check_service_secret(srv->cfg, token, plugin, r_r);
 		return true;
 	}
 	return false;
@@ -327,14 +403,21 @@ h_verify(struct http_request *req)
 		respond_401(req, false);
 		goto out;
 	}
-	if (!other_credential(token, plugin, &v)) {
+	/* API keys may wait for the directory: verify_apikey.c answers them itself. */
+	if (apikey_looks_like(token)) {
+		enum http_outcome o = verify_apikey(req, token, &want, plugin);
+
+		strlist_free(&want);
+		return o;
+	}
+	if (!other_credential(srv, token, plugin, &r, &v)) {
 		v = check_jwt(srv, token, &r);
 		if (v == V_OK && plugin != NULL &&
 		    (audience == NULL || !verify_result_has_aud(r, audience)))
 			v = V_INVALID_TOKEN;
-		if (v == V_OK && !verify_result_has_scopes(r, want.items, want.n))
-			v = V_INSUFFICIENT_SCOPE;
 	}
+	if (v == V_OK && !verify_result_has_scopes(r, want.items, want.n))
+		v = V_INSUFFICIENT_SCOPE;
 	switch (v) {
 	case V_OK:
 		respond_ok(req, r);
@@ -354,4 +437,23 @@ out:
 	verify_result_release(r);
 	strlist_free(&want);
 	return HTTP_DONE;
+}
+
+/* The answers verify_apikey.c shares (verify_apikey.h). */
+void
+verify_respond_ok(struct http_request *req, const struct verify_result *r)
+{
+	respond_ok(req, r);
+}
+
+void
+verify_respond_invalid(struct http_request *req)
+{
+	respond_401(req, true);
+}
+
+void
+verify_respond_scope(struct http_request *req, const struct strlist *want)
+{
+	respond_403(req, want);
 }

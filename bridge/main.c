@@ -20,6 +20,7 @@ static const struct {
 	{ "signing-key", cmd_signing_key, "list or rotate the JWT signing keys" },
 	{ "client", cmd_client, "add, list or remove OAuth clients kept in the store" },
 	{ "manifest", cmd_manifest, "print a plugin's ai-plugin.json" },
+	{ "keys", cmd_keys, "list, issue or revoke per-employee API keys" },
 };
 
 static void

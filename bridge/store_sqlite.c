@@ -82,6 +82,14 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  CHECK ((public = 1) = (secret_hash IS NULL))) STRICT;"
 	"INSERT INTO meta (key, value) VALUES ('clients_generation', '0');",
+	/* 5: per-employee API keys (store_sqlite_apikeys.c); the key as SHA-256 only. */
+	"CREATE TABLE api_keys (id INTEGER PRIMARY KEY, prefix TEXT NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	"  user_id TEXT NOT NULL, username TEXT NOT NULL, name TEXT NOT NULL,"
+	"  scope TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER,"
+	"  last_used_at INTEGER, revoked_at INTEGER) STRICT;"
+	"CREATE INDEX api_keys_prefix ON api_keys (prefix);"
+	"CREATE INDEX api_keys_username ON api_keys (username COLLATE NOCASE);",
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -3,10 +3,12 @@ the real sign-in flow, and a real nginx (auth_request) in front of a toy
 plugin API built from config/nginx-plugin.conf.example."""
 
 import base64
+import hashlib
 import http.client
 import http.server
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +27,14 @@ U = slapdir.USERS
 REALM = 'Bearer realm="idbridge"'
 JIRA_AUD = "https://plugin.example.com"
 WIKI_AUD = "https://wiki.example.com"
+# Service secrets (service_http): reports has two while rotating, backup one.
+SVC_OLD = "R" * 40 + "0123456789abcdefghijklmn"
+SVC_NEW = "N" * 40 + "0123456789abcdefghijklmn"
+SVC_BACKUP = "B" * 40 + "0123456789abcdefghijklmn"
+
+
+def secret_hash(secret):
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()
 
 
 @pytest.fixture
@@ -35,6 +45,11 @@ def daemon(tmp_path, slapd, serve):
     cfg.sections["plugin wiki"] = {"auth": "oauth", "client": "firstparty",
                                    "audience": WIKI_AUD}
     cfg.sections["plugin status"] = {"auth": "none", "api_url": "https://status.example.com/o"}
+    cfg.sections["plugin reports"] = {
+        "auth": "service_http",
+        "service_secret": secret_hash(SVC_OLD) + " " + secret_hash(SVC_NEW)}
+    cfg.sections["plugin backup"] = {"auth": "service_http",
+                                     "service_secret": secret_hash(SVC_BACKUP)}
     return serve(cfg.write())
 
 
@@ -165,6 +180,43 @@ def test_plugin_audience(daemon):
     assert status == 400 and json.loads(data)["error"] == "invalid_request"
 
 
+def test_service_secret(daemon):
+    # Both secrets of a rotation work, for the named plugin and without ?plugin.
+    for secret in (SVC_OLD, SVC_NEW):
+        for query in ("?plugin=reports", ""):
+            status, h, body = verify(daemon, secret, query)
+            assert status == 200, (query, body)
+            assert h["x-idbridge-client"] == "reports"
+            # No person called: no user, no scopes, no groups (empty
+            # values, which the HTTP library leaves out altogether).
+            for name in ("x-idbridge-user", "x-idbridge-scopes", "x-idbridge-groups"):
+                assert h.get(name, "") == "", name
+            assert "www-authenticate" not in h
+    status, h, _ = verify(daemon, SVC_BACKUP)
+    assert status == 200 and h["x-idbridge-client"] == "backup"
+    # A wrong secret, one a character off, the hash itself: invalid_token.
+    for bad in ("W" * 64, SVC_NEW[:-1] + "x", SVC_NEW[:-1], SVC_NEW + "x",
+                secret_hash(SVC_NEW), secret_hash(SVC_NEW)[7:]):
+        assert_invalid(*verify(daemon, bad, "?plugin=reports")[:2])
+        assert_invalid(*verify(daemon, bad)[:2])
+    # Another plugin's secret is refused at this one, both ways round.
+    assert_invalid(*verify(daemon, SVC_BACKUP, "?plugin=reports")[:2])
+    assert_invalid(*verify(daemon, SVC_OLD, "?plugin=backup")[:2])
+    # … and at plugins that take no service secret at all.
+    for name in ("jira", "status"):
+        assert_invalid(*verify(daemon, SVC_OLD, "?plugin=" + name)[:2])
+    # A service secret grants no scope.
+    status, h, data = verify(daemon, SVC_OLD, "?plugin=reports&scope=read:resource")
+    assert status == 403
+    assert json.loads(data)["error"] == "insufficient_scope"
+    assert h["www-authenticate"] == (REALM + ', error="insufficient_scope", '
+                                     'scope="read:resource"')
+    assert "x-idbridge-client" not in h
+    # A JWT is no service secret: jira's token is refused at reports.
+    t = tokens(daemon)
+    assert_invalid(*verify(daemon, t["access_token"], "?plugin=reports")[:2])
+
+
 def test_token_in_query_refused(daemon):
     t = tokens(daemon)
     q = "?" + urllib.parse.urlencode({"access_token": t["access_token"]})
@@ -277,7 +329,10 @@ def nginx_conf(tmp, idb_port, api_port, listen_port):
     for a, b in subs:
         assert example.count(a) == 1, a
         example = example.replace(a, b)
-    assert example.count("proxy_pass http://127.0.0.1:9000;") == 2
+    # The commented service_http locations, uncommented as a reader would.
+    assert example.count("\n\t#location ") == 2
+    example = re.sub(r"^\t#(location |\t|\})", r"\t\1", example, flags=re.M)
+    assert example.count("proxy_pass http://127.0.0.1:9000;") == 3
     example = example.replace("127.0.0.1:9000", "127.0.0.1:%d" % api_port)
     temp = "".join("\t%s_temp_path %s/%s;\n" % (k, tmp, k)
                    for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -356,6 +411,19 @@ def test_nginx_auth_request(daemon, nginx):
     assert status == 403
     assert 'error="insufficient_scope"' in h["www-authenticate"]
     assert len(api.seen) == 1
+    # The service_http plugin's location: its secret passes (forged headers
+    # replaced, the user empty), a wrong one or jira's token does not.
+    status, h, body = via_nginx(port, "/reports/daily", SVC_NEW, headers=forged)
+    assert status == 200, body
+    seen = json.loads(body)
+    assert seen["x-idbridge-client"] == "reports"
+    assert "x-idbridge-user" not in seen and "x-idbridge-scopes" not in seen
+    assert "authorization" not in seen
+    status, h, _ = via_nginx(port, "/reports/daily", "W" * 64)
+    assert status == 401 and 'error="invalid_token"' in h["www-authenticate"]
+    status, _, _ = via_nginx(port, "/reports/daily", t["access_token"])
+    assert status == 401
+    assert len(api.seen) == 2
     # Another plugin's token is refused at this one.
     wiki = tokens(daemon, "firstparty")
     status, h, _ = via_nginx(port, "/items", wiki["access_token"])
@@ -363,5 +431,6 @@ def test_nginx_auth_request(daemon, nginx):
     # Revoked: 401 within about a second.
     revoke(daemon, t["access_token"])
     wait_refused(lambda: via_nginx(port, "/items", t["access_token"])[0])
-    assert len(api.seen) <= 1 + 25   # only the requests before the refusal got through
-    assert all(s[1]["x-idbridge-user"] == claims["sub"] for s in api.seen)
+    assert len(api.seen) <= 2 + 25   # only the requests before the refusal got through
+    assert all(s[1]["x-idbridge-user"] == claims["sub"] for s in api.seen
+               if not s[0].startswith("/reports/"))

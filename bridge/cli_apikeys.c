@@ -1,0 +1,325 @@
+/*
+ * cli_apikeys.c — `idbridge keys list|issue|revoke`: per-employee API keys,
+ * for an administrator.
+ *
+ * issue looks the user up in the directory (the configured backend's
+ * lookup()) for the immutable id, and refuses scopes the user's groups do
+ * not allow (scopes_for_identity); the key is printed once, on stdout, and
+ * never stored.  Like every admin command it drops to [server] user before
+ * opening the store, so the database stays the daemon's.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "apikey.h"
+#include "audit.h"
+#include "backend.h"
+#include "cli.h"
+#include "config.h"
+#include "oauth.h"        /* scope_parse */
+#include "privdrop.h"
+#include "scopes.h"
+#include "store.h"
+#include "store_apikeys.h"
+#include "util.h"
+
+/* The longest lifetime `--expires-days` takes (ten years). */
+#define KEYS_MAX_EXPIRES_DAYS 3650
+
+static const char keys_usage[] =
+    "usage: idbridge keys list [-c FILE] [USER]\n"
+    "       idbridge keys issue [-c FILE] USER NAME --scopes \"a b\" [--expires-days N]\n"
+    "       idbridge keys revoke [-c FILE] ID\n"
+    "list: the API keys of USER (of everyone without USER); never the keys themselves.\n"
+    "issue: make a key for USER (looked up in the directory) with scopes the\n"
+    "user's groups allow; it is printed once and cannot be shown again.\n"
+    "revoke: revoke the key with that id; /verify refuses it at once.\n";
+
+struct keys_opts {
+	const char *config;
+	const char *scopes;
+	const char *expires;
+};
+
+static int
+parse(int argc, char **argv, struct keys_opts *o, int *status_r)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "scopes", required_argument, NULL, 's' },
+		{ "expires-days", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	o->config = IDB_DEFAULT_CONFIG;
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		if (opt == 'c')
+			o->config = optarg;
+		else if (opt == 's')
+			o->scopes = optarg;
+		else if (opt == 'e')
+			o->expires = optarg;
+		else if (opt == 'h') {
+			printf("%s", keys_usage);
+			*status_r = 0;
+			return -1;
+		} else
+			goto usage;
+	}
+	if (argc - optind < 1)
+		goto usage;
+	return optind;
+usage:
+	fprintf(stderr, "%s", keys_usage);
+	*status_r = EXIT_USAGE;
+	return -1;
+}
+
+static const char *
+when(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0)
+		return "-";
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
+}
+
+static int
+list_keys(struct store *st, const char *user)
+{
+	struct store_apikey *k = NULL;
+	char *err = NULL;
+	size_t n = 0;
+
+	if (store_apikeys_list(st, user, &k, &n, &err) != 0) {
+		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot list");
+		free(err);
+		return 1;
+	}
+	printf("%-6s  %-12s  %-16s  %-20s  %-20s  %-20s  %-20s  %s\n", "ID", "PREFIX", "USER",
+	    "NAME", "CREATED", "EXPIRES", "REVOKED", "SCOPES");
+	for (size_t i = 0; i < n; i++) {
+		char a[32], b[32], c[32];
+
+		printf("%-6" PRId64 "  idb_%-8s  %-16s  %-20s  %-20s  %-20s  %-20s  %s\n", k[i].id,
+		    k[i].prefix, k[i].username, k[i].name, when(k[i].created_at, a, sizeof(a)),
+		    when(k[i].expires_at, b, sizeof(b)), when(k[i].revoked_at, c, sizeof(c)),
+		    k[i].scope);
+	}
+	store_apikeys_free(k, n);
+	return 0;
+}
+
+/* Parse a positive decimal up to max into *v_r; 0 or -1. */
+static int
+parse_num(const char *s, long long max, long long *v_r)
+{
+	char *end;
+
+	errno = 0;
+	*v_r = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || *v_r < 1 || *v_r > max)
+		return -1;
+	return 0;
+}
+
+/* Every wanted scope is among those allowed; prints the first that is not. */
+static bool
+scopes_allowed(const struct strlist *want, const struct strlist *allowed)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < allowed->n && !found; j++)
+			found = strcmp(want->items[i], allowed->items[j]) == 0;
+		if (!found) {
+			fprintf(stderr, "keys: scope %s is not allowed for this user's groups\n",
+			    want->items[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The user's identity from the directory into *id; 0, or 1 with a message. */
+static int
+lookup_user(const struct config *cfg, const char *user, struct identity *id)
+{
+	const struct backend_ops *ops = backend_find(cfg->auth.backend);
+	struct backend *be;
+	enum auth_result r;
+	char *err = NULL;
+
+	if (ops == NULL || (be = ops->init(cfg, &err)) == NULL) {
+		fprintf(stderr, "keys: backend: %s\n", err != NULL ? err : "cannot start");
+		free(err);
+		return 1;
+	}
+	r = ops->lookup(be, user, id);
+	ops->free(be);
+	if (r != AUTH_OK) {
+		fprintf(stderr, "keys: %s: %s\n", user, r == AUTH_UNKNOWN_USER ?
+		    "no such user in the directory" : r == AUTH_DISABLED ?
+		    "the account is disabled" : "the directory lookup failed");
+		return 1;
+	}
+	return 0;
+}
+
+struct issue_args {
+	const char *user, *name;
+	struct strlist scopes;
+	long long days;
+};
+
+static int
+issue_key(const struct config *cfg, struct store *st, const struct identity *id,
+    const struct issue_args *a)
+{
+	char key[IDB_APIKEY_LEN + 1], prefix[IDB_APIKEY_PREFIX_LEN + 1];
+	unsigned char hash[IDB_SHA256_LEN];
+	int64_t now = (int64_t)time(NULL), kid = 0;
+	char *scope = NULL, *err = NULL;
+	int status = 1;
+
+	(void)cfg;
+	if ((scope = strlist_join(&a->scopes, " ")) == NULL || apikey_generate(key) != 0 ||
+	    apikey_hash(key, hash) != 0) {
+		fprintf(stderr, "keys: cannot make a key\n");
+		goto out;
+	}
+	apikey_prefix(key, prefix);
+	if (store_apikey_insert(st, prefix, hash, id->id, id->username, a->name, scope, now,
+	    a->days > 0 ? now + (int64_t)a->days * 86400 : 0, &kid, &err) != 0) {
+		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot store the key");
+		audit_apikey("apikey_issue", id->username, 0, "error", "local");
+		goto out;
+	}
+	audit_apikey("apikey_issue", id->username, (long long)kid, "ok", "local");
+	fprintf(stderr, "issued key %lld for %s; it is shown once:\n", (long long)kid,
+	    id->username);
+	printf("%s\n", key);
+	status = 0;
+out:
+	explicit_bzero(key, sizeof(key));
+	free(scope);
+	free(err);
+	return status;
+}
+
+static int
+revoke_key(struct store *st, const char *arg)
+{
+	long long id;
+	char *err = NULL;
+	int changes = 0;
+
+	if (parse_num(arg, INT64_MAX, &id) != 0) {
+		fprintf(stderr, "%s", keys_usage);
+		return EXIT_USAGE;
+	}
+	if (store_apikey_revoke(st, id, (int64_t)time(NULL), &changes, &err) != 0) {
+		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot revoke");
+		free(err);
+		return 1;
+	}
+	if (changes == 0) {
+		fprintf(stderr, "keys: no live key with id %lld\n", id);
+		return 1;
+	}
+	audit_apikey("apikey_revoke", NULL, id, "ok", "local");
+	printf("revoked key %lld\n", id);
+	return 0;
+}
+
+/* Check the arguments of sub before anything is opened; 0 or EXIT_USAGE. */
+static int
+check_args(const char *sub, int nargs, const struct keys_opts *o, struct issue_args *a)
+{
+	bool issue = strcmp(sub, "issue") == 0;
+
+	if ((o->scopes != NULL || o->expires != NULL) && !issue)
+		return EXIT_USAGE;
+	if (strcmp(sub, "list") == 0)
+		return nargs <= 1 ? 0 : EXIT_USAGE;
+	if (strcmp(sub, "revoke") == 0)
+		return nargs == 1 ? 0 : EXIT_USAGE;
+	if (!issue || nargs != 2 || o->scopes == NULL)
+		return EXIT_USAGE;
+	if (o->expires != NULL && parse_num(o->expires, KEYS_MAX_EXPIRES_DAYS, &a->days) != 0)
+		return EXIT_USAGE;
+	if (scope_parse(o->scopes, &a->scopes) != SCOPE_OK || a->scopes.n == 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
+int
+cmd_keys(int argc, char **argv)
+{
+	struct keys_opts o = { 0 };
+	struct issue_args a = { 0 };
+	struct identity id = { 0 };
+	struct strlist allowed = { 0 };
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	const char *sub;
+	char *err = NULL;
+	int status = 1, i, nargs;
+
+	if ((i = parse(argc, argv, &o, &status)) < 0)
+		return status;
+	sub = argv[i];
+	nargs = argc - i - 1;
+	if (check_args(sub, nargs, &o, &a) != 0) {
+		fprintf(stderr, "%s", keys_usage);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	umask(077);
+	if ((cfg = cli_load_config(o.config)) == NULL)
+		goto out;
+	if (strcmp(sub, "issue") == 0) {
+		/* The directory first, as the invoking user: the backend may need its files. */
+		a.user = argv[i + 1];
+		a.name = argv[i + 2];
+		if (lookup_user(cfg, a.user, &id) != 0)
+			goto out;
+		if (scopes_for_identity(cfg, &id, &allowed) != 0 || !scopes_allowed(&a.scopes, &allowed))
+			goto out;
+	}
+	if (privdrop_apply(cfg, false, &err) != 0 ||
+	    (st = store_open(&cfg->store, &err)) == NULL) {
+		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot open the store");
+		goto out;
+	}
+	if (strcmp(sub, "list") == 0)
+		status = list_keys(st, nargs == 1 ? argv[i + 1] : NULL);
+	else if (strcmp(sub, "revoke") == 0)
+		status = revoke_key(st, argv[i + 1]);
+	else
+		status = issue_key(cfg, st, &id, &a);
+out:
+	store_close(st);
+	free(err);
+	identity_free(&id);
+	strlist_free(&allowed);
+	strlist_free(&a.scopes);
+	config_free(cfg);
+	return status;
+}

@@ -1,0 +1,176 @@
+/* test_store_apikeys.c — the api_keys table: insert, find, list, revoke, count. */
+#include "autoconfig.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "apikey.h"
+#include "config.h"
+#include "store.h"
+#include "store_apikeys.h"
+
+#define NOW 1800000000
+
+struct fixture {
+	char dir[64];
+	char path[96];
+	struct config_store cs;
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char *err = NULL;
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-apikeys-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
+	f->cs.driver = STORE_SQLITE;
+	f->cs.path = f->path;
+	f->st = store_open(&f->cs, &err);
+	if (f->st == NULL)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[128];
+
+	store_close(f->st);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+struct made {
+	char key[IDB_APIKEY_LEN + 1];
+	char prefix[IDB_APIKEY_PREFIX_LEN + 1];
+	unsigned char hash[IDB_SHA256_LEN];
+	int64_t id;
+};
+
+static void
+make(struct store *st, struct made *m, const char *user, int64_t expires_at)
+{
+	char *err = NULL;
+
+	assert_int_equal(apikey_generate(m->key), 0);
+	apikey_prefix(m->key, m->prefix);
+	assert_int_equal(apikey_hash(m->key, m->hash), 0);
+	if (store_apikey_insert(st, m->prefix, m->hash, "uuid-of-user", user, "laptop",
+	    "read:resource write:resource", NOW, expires_at, &m->id, &err) != 0)
+		fail_msg("insert: %s", err);
+}
+
+static void
+test_find(void **state)
+{
+	struct fixture *f = *state;
+	struct made a, b;
+	struct store_apikey k;
+	unsigned char wrong[IDB_SHA256_LEN];
+
+	make(f->st, &a, "alice", 0);
+	make(f->st, &b, "alice", NOW + 10);
+	assert_int_not_equal(a.id, b.id);
+	assert_int_equal(store_apikey_find(f->st, a.prefix, a.hash, NOW, &k), STORE_OK);
+	assert_int_equal(k.id, a.id);
+	assert_string_equal(k.user_id, "uuid-of-user");
+	assert_string_equal(k.username, "alice");
+	assert_string_equal(k.name, "laptop");
+	assert_string_equal(k.scope, "read:resource write:resource");
+	assert_string_equal(k.prefix, a.prefix);
+	assert_int_equal(k.created_at, NOW);
+	assert_int_equal(k.expires_at, 0);
+	assert_int_equal(k.revoked_at, 0);
+	store_apikey_clear(&k);
+	/* The right prefix with another hash, or another key's prefix: not found. */
+	memcpy(wrong, a.hash, sizeof(wrong));
+	wrong[31] ^= 1;
+	assert_int_equal(store_apikey_find(f->st, a.prefix, wrong, NOW, &k), STORE_NOT_FOUND);
+	assert_int_equal(store_apikey_find(f->st, b.prefix, a.hash, NOW, &k), STORE_NOT_FOUND);
+	/* Expiry. */
+	assert_int_equal(store_apikey_find(f->st, b.prefix, b.hash, NOW + 9, &k), STORE_OK);
+	store_apikey_clear(&k);
+	assert_int_equal(store_apikey_find(f->st, b.prefix, b.hash, NOW + 10, &k), STORE_EXPIRED);
+	store_apikey_clear(&k);
+}
+
+static void
+test_revoke_list_count(void **state)
+{
+	struct fixture *f = *state;
+	struct made a, b, c;
+	struct store_apikey k, *l = NULL;
+	char *err = NULL;
+	int64_t n = -1;
+	size_t nl = 0;
+	int changes = -1;
+
+	make(f->st, &a, "alice", 0);
+	make(f->st, &b, "Alice", NOW + 5);
+	make(f->st, &c, "bob", 0);
+	assert_int_equal(store_apikeys_count(f->st, "alice", NOW, &n, &err), 0);
+	assert_int_equal(n, 2);         /* names compare case-insensitively */
+	assert_int_equal(store_apikeys_count(f->st, "alice", NOW + 5, &n, &err), 0);
+	assert_int_equal(n, 1);         /* b expired */
+	assert_int_equal(store_apikeys_list(f->st, "alice", &l, &nl, &err), 0);
+	assert_int_equal(nl, 2);
+	assert_int_equal(l[0].id, a.id);
+	assert_int_equal(l[1].id, b.id);
+	assert_int_equal(l[1].expires_at, NOW + 5);
+	store_apikeys_free(l, nl);
+	assert_int_equal(store_apikeys_list(f->st, NULL, &l, &nl, &err), 0);
+	assert_int_equal(nl, 3);
+	store_apikeys_free(l, nl);
+
+	assert_int_equal(store_apikey_revoke(f->st, a.id, NOW + 1, &changes, &err), 0);
+	assert_int_equal(changes, 1);
+	assert_int_equal(store_apikey_revoke(f->st, a.id, NOW + 2, &changes, &err), 0);
+	assert_int_equal(changes, 0);   /* already revoked: the first time stays */
+	assert_int_equal(store_apikey_find(f->st, a.prefix, a.hash, NOW, &k), STORE_REVOKED);
+	assert_int_equal(k.revoked_at, NOW + 1);
+	store_apikey_clear(&k);
+
+	assert_int_equal(store_apikeys_revoke_user(f->st, "ALICE", NOW + 3, &changes, &err), 0);
+	assert_int_equal(changes, 1);   /* b only: a was revoked already */
+	assert_int_equal(store_apikey_find(f->st, b.prefix, b.hash, NOW, &k), STORE_REVOKED);
+	store_apikey_clear(&k);
+	assert_int_equal(store_apikeys_count(f->st, "alice", NOW, &n, &err), 0);
+	assert_int_equal(n, 0);
+	/* bob's key is untouched. */
+	assert_int_equal(store_apikey_find(f->st, c.prefix, c.hash, NOW, &k), STORE_OK);
+	store_apikey_clear(&k);
+	assert_int_equal(store_apikeys_count(f->st, "bob", NOW, &n, &err), 0);
+	assert_int_equal(n, 1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_list_count, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
