@@ -6,6 +6,8 @@
 #ifndef IDBRIDGE_CLI_H
 #define IDBRIDGE_CLI_H
 
+#include <stdbool.h>
+
 #include "token.h"
 
 #define EXIT_USAGE 2
@@ -33,9 +35,42 @@ unsigned cli_access_ttl(const struct config *cfg);
 /* Load path and print warnings and errors ("FILE:LINE: message") to stderr. */
 struct config *cli_load_config(const char *path);
 
+struct option;
+
+/* The most long options one command has, -c and --help included. */
+#define CLI_MAX_LONGOPTS 16
+
 /*
- * Parse the options every command shares: -c FILE and --help.  extra (may
- * be NULL) sees any other option; it returns 0, or -1 for a usage error.
+ * One command's options for cli_getopt.  -c/--config FILE and -h/--help
+ * are always there; longopts (ending with a NULL name; may be NULL) adds
+ * the command's own, and extra (may be NULL) takes them: 0, or -1 for a
+ * usage error.  in_order stops at the first operand; otherwise options
+ * and operands may be mixed.  Fewer than min_operands or more than
+ * max_operands (no limit when negative) operands is a usage error.
+ */
+struct cli_options {
+	const char *usage;
+	const struct option *longopts;
+	int (*extra)(int opt, const char *arg, void *ctx);
+	void *ctx;
+	bool in_order;
+	int min_operands;
+	int max_operands;
+};
+
+/*
+ * Parse argv (argv[0] is the command word) as co says.  Returns the index
+ * of the first operand, or -1 after printing usage (*status_r: 0 for
+ * --help, EXIT_USAGE for a usage error).
+ */
+int cli_getopt(int argc, char **argv, const struct cli_options *co, const char **config_r,
+    int *status_r);
+
+/*
+ * cli_getopt for serve, check-config, login-test, secret and manifest:
+ * -c FILE, --help, --port-file and --debug, stopping at the first operand.
+ * extra (may be NULL) sees --port-file and --debug; it returns 0, or -1 for
+ * a usage error (then "unexpected option" is printed before the usage).
  * Returns the index of the first operand, or -1 after printing usage
  * (*status_r: 0 for --help, EXIT_USAGE otherwise).
  */

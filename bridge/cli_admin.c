@@ -24,38 +24,94 @@
 #include "scopes.h"
 #include "util.h"
 
+/* longopts[] for getopt_long: -c and --help, then the command's own. */
+static int
+merge_longopts(struct option *all, const struct option *own)
+{
+	size_t n = 0;
+
+	all[n++] = (struct option){ "config", required_argument, NULL, 'c' };
+	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	for (; own != NULL && own->name != NULL; own++) {
+		if (n + 1 >= CLI_MAX_LONGOPTS)
+			return -1;
+		all[n++] = *own;
+	}
+	all[n] = (struct option){ 0 };
+	return 0;
+}
+
+int
+cli_getopt(int argc, char **argv, const struct cli_options *co, const char **config_r,
+    int *status_r)
+{
+	struct option longopts[CLI_MAX_LONGOPTS];
+	int opt, operands;
+
+	if (merge_longopts(longopts, co->longopts) != 0) {
+		fprintf(stderr, "idbridge %s: too many options\n", argv[0]);
+		*status_r = 1;
+		return -1;
+	}
+	*config_r = IDB_DEFAULT_CONFIG;
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, co->in_order ? "+c:h" : "c:h", longopts,
+	    NULL)) != -1) {
+		if (opt == 'c') {
+			*config_r = optarg;
+		} else if (opt == 'h') {
+			printf("%s", co->usage);
+			*status_r = 0;
+			return -1;
+		} else if (opt == '?' || co->extra == NULL || co->extra(opt, optarg, co->ctx) != 0)
+			goto usage;
+	}
+	operands = argc - optind;
+	if (operands < co->min_operands ||
+	    (co->max_operands >= 0 && operands > co->max_operands))
+		goto usage;
+	return optind;
+usage:
+	fprintf(stderr, "%s", co->usage);
+	*status_r = EXIT_USAGE;
+	return -1;
+}
+
+/* cli_parse_options' callback around the caller's: names a refused option. */
+struct fixed_extra {
+	const char *cmd;
+	int (*extra)(int opt, const char *arg, void *ctx);
+	void *ctx;
+};
+
+static int
+fixed_option(int opt, const char *arg, void *vctx)
+{
+	const struct fixed_extra *fx = vctx;
+
+	if (fx->extra != NULL && fx->extra(opt, arg, fx->ctx) == 0)
+		return 0;
+	fprintf(stderr, "idbridge %s: unexpected option\n", fx->cmd);
+	return -1;
+}
+
 int
 cli_parse_options(int argc, char **argv, const char *usage, const char **config_r,
     int (*extra)(int opt, const char *arg, void *ctx), void *ctx, int *status_r)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 		{ "debug", no_argument, NULL, OPT_DEBUG },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	struct fixed_extra fx = { argv[0], extra, ctx };
+	const struct cli_options co = {
+		.usage = usage, .longopts = longopts, .extra = fixed_option, .ctx = &fx,
+		.in_order = true, .min_operands = 0, .max_operands = -1,
+	};
 
-	*config_r = IDB_DEFAULT_CONFIG;
-	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-		if (opt == 'c') {
-			*config_r = optarg;
-		} else if (opt == 'h') {
-			printf("%s", usage);
-			*status_r = 0;
-			return -1;
-		} else if (opt == '?' || extra == NULL || extra(opt, optarg, ctx) != 0) {
-			if (opt != '?')
-				fprintf(stderr, "idbridge %s: unexpected option\n", argv[0]);
-			fprintf(stderr, "%s", usage);
-			*status_r = EXIT_USAGE;
-			return -1;
-		}
-	}
-	return optind;
+	return cli_getopt(argc, argv, &co, config_r, status_r);
 }
 
 struct config *

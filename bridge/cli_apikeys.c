@@ -49,42 +49,36 @@ struct keys_opts {
 	const char *expires;
 };
 
+/* cli_getopt's extra: --scopes and --expires-days. */
+static int
+keys_option(int opt, const char *arg, void *ctx)
+{
+	struct keys_opts *o = ctx;
+
+	if (opt == 's')
+		o->scopes = arg;
+	else if (opt == 'e')
+		o->expires = arg;
+	else
+		return -1;
+	return 0;
+}
+
+/* The index of the subcommand word, or -1 with *status_r. */
 static int
 parse(int argc, char **argv, struct keys_opts *o, int *status_r)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "scopes", required_argument, NULL, 's' },
 		{ "expires-days", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
+	const struct cli_options co = {
+		.usage = keys_usage, .longopts = longopts, .extra = keys_option, .ctx = o,
+		.min_operands = 1, .max_operands = -1,
+	};
 
-	o->config = IDB_DEFAULT_CONFIG;
-	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		if (opt == 'c')
-			o->config = optarg;
-		else if (opt == 's')
-			o->scopes = optarg;
-		else if (opt == 'e')
-			o->expires = optarg;
-		else if (opt == 'h') {
-			printf("%s", keys_usage);
-			*status_r = 0;
-			return -1;
-		} else
-			goto usage;
-	}
-	if (argc - optind < 1)
-		goto usage;
-	return optind;
-usage:
-	fprintf(stderr, "%s", keys_usage);
-	*status_r = EXIT_USAGE;
-	return -1;
+	return cli_getopt(argc, argv, &co, &o->config, status_r);
 }
 
 static const char *

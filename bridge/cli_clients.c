@@ -56,13 +56,12 @@ struct client_opts {
 enum { OPT_NAME = 2000, OPT_REDIRECT_URI, OPT_SCOPES, OPT_PUBLIC, OPT_PKCE, OPT_CONSENT,
 	OPT_INTROSPECT };
 
+/* cli_getopt's extra: every option but -c is one only `add` takes. */
 static int
-take_option(struct client_opts *o, int opt, const char *arg)
+take_option(int opt, const char *arg, void *ctx)
 {
-	if (opt == 'c') {
-		o->config = arg;
-		return 0;
-	}
+	struct client_opts *o = ctx;
+
 	o->add_only = true;
 	switch (opt) {
 	case OPT_NAME:
@@ -100,8 +99,6 @@ static int
 parse(int argc, char **argv, struct client_opts *o, int *status_r)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "redirect-uri", required_argument, NULL, OPT_REDIRECT_URI },
 		{ "scopes", required_argument, NULL, OPT_SCOPES },
@@ -111,28 +108,13 @@ parse(int argc, char **argv, struct client_opts *o, int *status_r)
 		{ "introspect", no_argument, NULL, OPT_INTROSPECT },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
-
-	o->config = IDB_DEFAULT_CONFIG;
-	optind = 1;
-	opterr = 1;
 	/* Options may come before or after the subcommand word and the id. */
-	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			printf("%s", client_usage);
-			*status_r = 0;
-			return -1;
-		}
-		if (opt == '?' || take_option(o, opt, optarg) != 0)
-			goto usage;
-	}
-	if (optind >= argc)
-		goto usage;
-	return optind;
-usage:
-	fprintf(stderr, "%s", client_usage);
-	*status_r = EXIT_USAGE;
-	return -1;
+	const struct cli_options co = {
+		.usage = client_usage, .longopts = longopts, .extra = take_option,
+		.ctx = o, .min_operands = 1, .max_operands = -1,
+	};
+
+	return cli_getopt(argc, argv, &co, &o->config, status_r);
 }
 
 /* ---- add: the rules of a [client] section -------------------------------- */

@@ -56,41 +56,33 @@ struct sk_opts {
 	const char *alg;
 };
 
-/* 0 and the index of the subcommand word, -1 with *status_r. */
+/* cli_getopt's extra: --alg. */
+static int
+sk_option(int opt, const char *arg, void *ctx)
+{
+	struct sk_opts *o = ctx;
+
+	if (opt != 'a')
+		return -1;
+	o->alg = arg;
+	return 0;
+}
+
+/* The index of the subcommand word, or -1 with *status_r. */
 static int
 parse(int argc, char **argv, struct sk_opts *o, int *status_r)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "alg", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt;
-
-	o->config = IDB_DEFAULT_CONFIG;
-	optind = 1;
-	opterr = 1;
 	/* Options may come before or after the subcommand word. */
-	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		if (opt == 'c')
-			o->config = optarg;
-		else if (opt == 'a')
-			o->alg = optarg;
-		else if (opt == 'h') {
-			printf("%s", signing_key_usage);
-			*status_r = 0;
-			return -1;
-		} else
-			goto usage;
-	}
-	if (argc - optind != 1)
-		goto usage;
-	return optind;
-usage:
-	fprintf(stderr, "%s", signing_key_usage);
-	*status_r = EXIT_USAGE;
-	return -1;
+	const struct cli_options co = {
+		.usage = signing_key_usage, .longopts = longopts, .extra = sk_option,
+		.ctx = o, .min_operands = 1, .max_operands = 1,
+	};
+
+	return cli_getopt(argc, argv, &co, &o->config, status_r);
 }
 
 static const char *

@@ -24,13 +24,12 @@
 #include "keys.h"
 #include "store.h"
 #include "token.h"
+#include "teststore.h"
 
 #define TTL 900
 
 struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
+	struct teststore ts;
 	int64_t clock;
 };
 
@@ -44,16 +43,9 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct config_store cs = { .driver = STORE_SQLITE };
-	char *err = NULL;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-keys-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-	cs.path = f->path;
-	if ((f->st = store_open(&cs, &err)) == NULL)
-		fail_msg("store_open: %s", err);
+	teststore_open(&f->ts, "keys");
 	f->clock = (int64_t)time(NULL);
 	*state = f;
 	return 0;
@@ -63,15 +55,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[128];
 
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	teststore_close(&f->ts);
 	free(f);
 	return 0;
 }
@@ -82,7 +67,7 @@ load(struct fixture *f, enum jwt_alg alg)
 	struct keys *k = NULL;
 	char *err = NULL;
 
-	if (keys_load_or_create(f->st, alg, TTL, &k, &err) != 0)
+	if (keys_load_or_create(f->ts.st, alg, TTL, &k, &err) != 0)
 		fail_msg("keys_load_or_create: %s", err);
 	/*
 	 * A first key is created at the wall clock, which may have passed the
@@ -100,7 +85,7 @@ rotate(struct fixture *f, enum jwt_alg alg)
 	struct keys_info info;
 	char *err = NULL;
 
-	if (keys_rotate(f->st, alg, TTL, f->clock, &info, &err) != 0)
+	if (keys_rotate(f->ts.st, alg, TTL, f->clock, &info, &err) != 0)
 		fail_msg("keys_rotate: %s", err);
 	return info;
 }
@@ -159,7 +144,7 @@ test_created_once_and_reloaded(void **state)
 
 	assert_non_null(kid);
 	assert_int_equal(count(k), 1);
-	assert_int_equal(store_signing_keys_load(f->st, f->clock, &rows, &n, &gen, &err), 0);
+	assert_int_equal(store_signing_keys_load(f->ts.st, f->clock, &rows, &n, &gen, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].kid, kid);
 	assert_string_equal(rows[0].alg, "RS256");
@@ -270,7 +255,7 @@ test_rotation_timeline(void **state)
 		int64_t gen;
 
 		assert_int_equal(third.activate_at, f->clock + IDB_JWKS_MAX_AGE_S);
-		assert_int_equal(store_signing_keys_load(f->st, 0, &rows, &n, &gen, &err), 0);
+		assert_int_equal(store_signing_keys_load(f->ts.st, 0, &rows, &n, &gen, &err), 0);
 		assert_int_equal(n, 2);
 		for (size_t i = 0; i < n; i++)
 			assert_string_not_equal(rows[i].kid, old);

@@ -15,49 +15,21 @@
 #include "config.h"
 #include "store.h"
 #include "store_apikeys.h"
+#include "teststore.h"
 
 #define NOW 1800000000
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct config_store cs;
-	struct store *st;
-};
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char *err = NULL;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-apikeys-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-	f->cs.driver = STORE_SQLITE;
-	f->cs.path = f->path;
-	f->st = store_open(&f->cs, &err);
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	*state = f;
+	*state = teststore_new("apikeys");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char p[128];
-
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
+	teststore_free(*state);
 	return 0;
 }
 
@@ -84,7 +56,7 @@ make(struct store *st, struct made *m, const char *user, int64_t expires_at)
 static void
 test_find(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct made a, b;
 	struct store_apikey k;
 	unsigned char wrong[IDB_SHA256_LEN];
@@ -118,7 +90,7 @@ test_find(void **state)
 static void
 test_revoke_list_count(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct made a, b, c;
 	struct store_apikey k, *l = NULL;
 	char *err = NULL;

@@ -23,50 +23,22 @@
 #include "store_clients.h"
 #include "store_oauth.h"
 #include "util.h"
+#include "teststore.h"
 
 #define NOW 1800000000
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct config_store cs;
-	struct store *st;
-};
 
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char *err = NULL;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-clients-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-	f->cs.driver = STORE_SQLITE;
-	f->cs.path = f->path;
-	f->st = store_open(&f->cs, &err);
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	*state = f;
+	*state = teststore_new("clients");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char wal[128], shm[128];
-
 	clients_shutdown();
-	store_close(f->st);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	snprintf(shm, sizeof(shm), "%s-shm", f->path);
-	unlink(f->path);
-	unlink(wal);
-	unlink(shm);
-	rmdir(f->dir);
-	free(f);
+	teststore_free(*state);
 	return 0;
 }
 
@@ -117,7 +89,7 @@ generation(struct store *st)
 static void
 test_add_and_load(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct store_client *v = NULL;
 	char *err = NULL;
 	int64_t gen = -1;
@@ -154,7 +126,7 @@ test_add_and_load(void **state)
 static void
 test_duplicate_changes_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct client_cfg c = client("wiki", "https://other.example.com/cb", "other", false);
 	bool exists = false;
 	char *err = NULL;
@@ -169,7 +141,7 @@ test_duplicate_changes_nothing(void **state)
 static void
 test_remove(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct store_client *v = NULL;
 	bool removed = false;
 	char *err = NULL;
@@ -192,7 +164,7 @@ test_remove(void **state)
 static void
 test_remove_takes_grants(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct store_grant g = { .user_id = "uuid-a", .username = "alice", .scope = "read",
 	    .expires_at = NOW + 1000 };
 	unsigned char h1[STORE_HASH_LEN] = { 1 }, h2[STORE_HASH_LEN] = { 2 };
@@ -230,7 +202,7 @@ test_table_rules(void **state)
 		{ "a public client with a secret", true, 1 },
 		{ "a confidential client without one", false, 0 },
 	};
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct client_cfg c = client("bad", "https://x.example.com/cb", "read", false);
@@ -267,7 +239,7 @@ test_secret_generate(void **state)
 static void
 test_find_config_first(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct client_cfg conf[1] = { { .id = "wiki", .name = "Config wiki", .line = 7 } };
 	struct config cfg = { .path = "test.conf", .clients = conf, .n_clients = 1 };
 	const struct client_cfg *c;
@@ -296,7 +268,7 @@ test_find_config_first(void **state)
 static void
 test_snapshot_outlives_reload(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct config cfg = { .path = "test.conf" };
 	const struct client_cfg *held, *c;
 	bool removed = false;
@@ -325,7 +297,7 @@ test_snapshot_outlives_reload(void **state)
 static void
 test_generation_recheck(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	struct config cfg = { .path = "test.conf" };
 	const struct client_cfg *c;
 	struct store *other;

@@ -23,14 +23,9 @@
 #include "config.h"
 #include "store.h"
 #include "store_oauth.h"
+#include "teststore.h"
 
 #define NOW 1800000000
-
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
-};
 
 static void
 hash_of(unsigned char *h, int n)
@@ -44,37 +39,14 @@ hash_of(unsigned char *h, int n)
 static int
 setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct config_store cs = { 0 };
-	char *err = NULL;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-	cs.driver = STORE_SQLITE;
-	cs.path = f->path;
-	f->st = store_open(&cs, &err);
-	if (f->st == NULL)
-		fail_msg("store_open: %s", err);
-	*state = f;
+	*state = teststore_new("store");
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fixture *f = *state;
-	char wal[128], shm[128];
-
-	store_close(f->st);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	snprintf(shm, sizeof(shm), "%s-shm", f->path);
-	unlink(f->path);
-	unlink(wal);
-	unlink(shm);
-	rmdir(f->dir);
-	free(f);
+	teststore_free(*state);
 	return 0;
 }
 
@@ -94,7 +66,7 @@ grant(const char *client, int64_t expires_at)
 static void
 test_code_single_use_and_replay(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60), out;
 
@@ -118,7 +90,7 @@ test_code_single_use_and_replay(void **state)
 static void
 test_code_expiry(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60), out;
 
@@ -135,7 +107,7 @@ test_code_expiry(void **state)
 }
 
 static void
-start_family(struct fixture *f, const char *fam, int token)
+start_family(struct teststore *f, const char *fam, int token)
 {
 	unsigned char h[STORE_HASH_LEN];
 	struct store_grant g = grant("jira", NOW + 1000);
@@ -146,7 +118,7 @@ start_family(struct fixture *f, const char *fam, int token)
 
 /* Rotate old to new in fam, issuing access token jti (or none) with it. */
 static enum store_result
-rotate(struct fixture *f, const unsigned char *old, const unsigned char *new,
+rotate(struct teststore *f, const unsigned char *old, const unsigned char *new,
     const char *fam, const char *jti, int64_t new_expires_at, int64_t now)
 {
 	struct store_issue iss = {
@@ -160,7 +132,7 @@ rotate(struct fixture *f, const unsigned char *old, const unsigned char *new,
 static void
 test_refresh_rotation_and_reuse(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char t1[STORE_HASH_LEN], t2[STORE_HASH_LEN], t3[STORE_HASH_LEN];
 	struct store_grant g;
 
@@ -199,7 +171,7 @@ test_refresh_rotation_and_reuse(void **state)
 static void
 test_refresh_expiry_and_family_end(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char t[STORE_HASH_LEN], t2[STORE_HASH_LEN];
 	struct store_grant g;
 
@@ -220,7 +192,7 @@ test_refresh_expiry_and_family_end(void **state)
 static void
 test_access_tokens_follow_family(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 
 	start_family(f, "fam-a", 30);
 	assert_int_equal(store_access_put(f->st, "jti-1", "fam-a", NOW + 900), STORE_OK);
@@ -232,7 +204,7 @@ test_access_tokens_follow_family(void **state)
 
 /* A family issued for a claimed code, with refresh token tok and access token jti. */
 static void
-issue(struct fixture *f, const char *fam, struct store_grant *g, int tok, const char *jti,
+issue(struct teststore *f, const char *fam, struct store_grant *g, int tok, const char *jti,
     enum store_result want)
 {
 	unsigned char t[STORE_HASH_LEN];
@@ -249,7 +221,7 @@ issue(struct fixture *f, const char *fam, struct store_grant *g, int tok, const 
 static void
 test_code_replay_revokes_live_family(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN], t[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60), first, replay, g;
 
@@ -274,7 +246,7 @@ test_code_replay_revokes_live_family(void **state)
 static void
 test_code_replay_bars_pending_family(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN], t[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60), first, replay, g;
 
@@ -306,7 +278,7 @@ test_code_replay_bars_pending_family(void **state)
 static void
 test_issuance_all_or_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char t1[STORE_HASH_LEN], t2[STORE_HASH_LEN];
 	struct store_grant g = grant("jira", NOW + 1000);
 
@@ -334,7 +306,7 @@ test_issuance_all_or_nothing(void **state)
 static void
 test_sessions_preauth_consent(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char s[STORE_HASH_LEN], p[STORE_HASH_LEN];
 	struct store_session sess;
 	char *json = NULL, *scope = NULL;
@@ -371,7 +343,7 @@ test_sessions_preauth_consent(void **state)
 static void
 test_purge(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char used[STORE_HASH_LEN], unused[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60), out;
 
@@ -473,7 +445,7 @@ race(struct store *st, const unsigned char *hash, void *(*fn)(void *))
 static void
 test_concurrent_code_claims_one_wins(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN];
 	struct store_grant in = grant("jira", NOW + 60);
 
@@ -485,7 +457,7 @@ test_concurrent_code_claims_one_wins(void **state)
 static void
 test_concurrent_rotations_one_wins(void **state)
 {
-	struct fixture *f = *state;
+	struct teststore *f = *state;
 	unsigned char h[STORE_HASH_LEN];
 
 	start_family(f, "fam-race", 70);

@@ -27,14 +27,13 @@
 #include "store.h"
 #include "token.h"
 #include "util.h"
+#include "teststore.h"
 
 #define ISS "https://sso.example.com"
 #define AUD "https://api.example.com"
 
 struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
+	struct teststore ts;
 	struct keys *keys;
 	const struct keyset *ks;
 	const struct signing_key *key[3];   /* by enum jwt_alg */
@@ -47,17 +46,12 @@ static int
 group_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct config_store cs = { .driver = STORE_SQLITE };
 	struct keys_info info;
 	char *err = NULL;
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/idb-token-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/test.db", f->dir);
-	cs.path = f->path;
-	if ((f->st = store_open(&cs, &err)) == NULL ||
-	    keys_load_or_create(f->st, JWT_ALG_RS256, 900, &f->keys, &err) != 0)
+	teststore_open(&f->ts, "token");
+	if (keys_load_or_create(f->ts.st, JWT_ALG_RS256, 900, &f->keys, &err) != 0)
 		fail_msg("fixture: %s", err);
 	/*
 	 * "Now" is read after the first key exists: it is created at the wall
@@ -65,8 +59,8 @@ group_setup(void **state)
 	 * not leave it activating after the rotations below.
 	 */
 	f->now = (int64_t)time(NULL);
-	if (keys_rotate(f->st, JWT_ALG_ES256, 900, f->now, &info, &err) != 0 ||
-	    keys_rotate(f->st, JWT_ALG_EDDSA, 900, f->now, &info, &err) != 0 ||
+	if (keys_rotate(f->ts.st, JWT_ALG_ES256, 900, f->now, &info, &err) != 0 ||
+	    keys_rotate(f->ts.st, JWT_ALG_EDDSA, 900, f->now, &info, &err) != 0 ||
 	    keys_reload(f->keys, &err) != 0)
 		fail_msg("fixture: %s", err);
 	f->ks = keys_acquire(f->keys);
@@ -87,17 +81,10 @@ static int
 group_teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[128];
 
 	keyset_release(f->ks);
 	keys_free(f->keys);
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
+	teststore_close(&f->ts);
 	free(f);
 	return 0;
 }
