@@ -38,6 +38,7 @@
 #include "params.h"
 #include "scopes.h"
 #include "server.h"
+#include "whois.h"
 #include "store_oauth.h"
 #include "token.h"
 #include "util.h"
@@ -375,51 +376,17 @@ continue_with(struct token_job *j, enum auth_result ar)
 	}
 }
 
+/* Find the user's identity (cache, else the auth pool) and finish the grant. */
 static void
-lookup_job(void *arg, bool cancelled)
+with_identity_done(void *arg, enum auth_result r)
 {
-	struct token_job *j = arg;
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-	enum auth_result ar;
-
-	if (cancelled) {
-		token_error(req, 503, "temporarily_unavailable", "the server is shutting down");
-	} else {
-		ar = srv->backend_ops->lookup(srv->backend, j->g.username, &j->id);
-		if (ar == AUTH_OK)
-			dircache_put(srv->dircache, &j->id);
-		continue_with(j, ar);
-	}
-	http_resume(req);  /* last touch of req */
+	continue_with(arg, r);
 }
 
-/* Find the user's identity (cache, else the auth pool) and finish the grant. */
 static enum http_outcome
 with_identity(struct token_job *j)
 {
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-
-	if (dircache_get(srv->dircache, j->g.username, &j->id)) {
-		continue_with(j, AUTH_OK);
-		return HTTP_DONE;
-	}
-	http_suspend(req);
-	switch (authpool_submit(srv->authpool, http_client_addr(req), http_request_id(req),
-	    lookup_job, j)) {
-	case AUTHPOOL_QUEUED:
-		return HTTP_SUSPENDED;
-	case AUTHPOOL_CLOSED:
-		token_error(req, 503, "temporarily_unavailable", "the server is shutting down");
-		break;
-	default:
-		token_error(req, 503, "temporarily_unavailable",
-		    "the directory workers are busy: try again later");
-		break;
-	}
-	http_resume(req);
-	return HTTP_SUSPENDED;
+	return whois(j->req, j->g.username, &j->id, with_identity_done, j);
 }
 
 /*

@@ -35,6 +35,7 @@
 #include "dircache.h"
 #include "scopes.h"
 #include "server.h"
+#include "whois.h"
 #include "store_apikeys.h"
 #include "util.h"
 #include "verify_apikey.h"
@@ -141,50 +142,17 @@ out:
 	strlist_free(&groups);
 }
 
+/* The owner's identity (dircache, else the auth pool), then the answer. */
 static void
-lookup_job(void *arg, bool cancelled)
+with_owner_done(void *arg, enum auth_result r)
 {
-	struct ak_job *j = arg;
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-	enum auth_result ar;
-
-	if (cancelled) {
-		respond_unavailable(req, "the server is shutting down");
-	} else {
-		ar = srv->backend_ops->lookup(srv->backend, j->key.username, &j->id);
-		if (ar == AUTH_OK)
-			dircache_put(srv->dircache, &j->id);
-		finish(j, ar);
-	}
-	http_resume(req);  /* last touch of req (j is freed with it) */
+	finish(arg, r);
 }
 
-/* The owner's identity (dircache, else the auth pool), then the answer. */
 static enum http_outcome
 with_owner(struct ak_job *j)
 {
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-
-	if (dircache_get(srv->dircache, j->key.username, &j->id)) {
-		finish(j, AUTH_OK);
-		return HTTP_DONE;
-	}
-	http_suspend(req);
-	switch (authpool_submit(srv->authpool, http_client_addr(req), http_request_id(req),
-	    lookup_job, j)) {
-	case AUTHPOOL_QUEUED:
-		return HTTP_SUSPENDED;
-	case AUTHPOOL_CLOSED:
-		respond_unavailable(req, "the server is shutting down");
-		break;
-	default:
-		respond_unavailable(req, "the directory workers are busy: try again later");
-		break;
-	}
-	http_resume(req);
-	return HTTP_SUSPENDED;
+	return whois(j->req, j->key.username, &j->id, with_owner_done, j);
 }
 
 enum http_outcome
