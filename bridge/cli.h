@@ -6,6 +6,9 @@
 #ifndef IDBRIDGE_CLI_H
 #define IDBRIDGE_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <stdbool.h>
 
 #include "token.h"
@@ -31,6 +34,9 @@ int cmd_keys(int argc, char **argv);
 /* [tokens] signing_alg and access_ttl as the key code takes them (cli_keys.c). */
 enum jwt_alg cli_signing_alg(const struct config *cfg);
 unsigned cli_access_ttl(const struct config *cfg);
+
+/* A Unix time as ISO 8601 UTC for listings ("-" for 0); returns buf. */
+const char *cli_time(int64_t t, char *buf, size_t size);
 
 /* Load path and print warnings and errors ("FILE:LINE: message") to stderr. */
 struct config *cli_load_config(const char *path);

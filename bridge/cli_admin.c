@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -112,6 +113,19 @@ cli_parse_options(int argc, char **argv, const char *usage, const char **config_
 	};
 
 	return cli_getopt(argc, argv, &co, config_r, status_r);
+}
+
+const char *
+cli_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0)
+		return "-";
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
 }
 
 struct config *

@@ -81,19 +81,6 @@ parse(int argc, char **argv, struct keys_opts *o, int *status_r)
 	return cli_getopt(argc, argv, &co, &o->config, status_r);
 }
 
-static const char *
-when(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0)
-		return "-";
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%lld", (long long)t);
-	return buf;
-}
-
 static int
 list_keys(struct store *st, const char *user)
 {
@@ -112,8 +99,8 @@ list_keys(struct store *st, const char *user)
 		char a[32], b[32], c[32];
 
 		printf("%-6" PRId64 "  idb_%-8s  %-16s  %-20s  %-20s  %-20s  %-20s  %s\n", k[i].id,
-		    k[i].prefix, k[i].username, k[i].name, when(k[i].created_at, a, sizeof(a)),
-		    when(k[i].expires_at, b, sizeof(b)), when(k[i].revoked_at, c, sizeof(c)),
+		    k[i].prefix, k[i].username, k[i].name, cli_time(k[i].created_at, a, sizeof(a)),
+		    cli_time(k[i].expires_at, b, sizeof(b)), cli_time(k[i].revoked_at, c, sizeof(c)),
 		    k[i].scope);
 	}
 	store_apikeys_free(k, n);

@@ -86,19 +86,6 @@ parse(int argc, char **argv, struct sk_opts *o, int *status_r)
 }
 
 static const char *
-when(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (t == 0)
-		return "-";
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "%lld", (long long)t);
-	return buf;
-}
-
-static const char *
 state(const struct keys_info *k, int64_t now)
 {
 	if (k->activate_at > now)
@@ -128,8 +115,8 @@ list_keys(struct store *st)
 
 		printf("%-43s  %-5s  %-7s  %-20s  %-20s  %s\n", infos[i].kid,
 		    jwt_alg_name(infos[i].alg), state(&infos[i], now),
-		    when(infos[i].activate_at, a, sizeof(a)), when(infos[i].retire_at, b, sizeof(b)),
-		    when(infos[i].drop_at, c, sizeof(c)));
+		    cli_time(infos[i].activate_at, a, sizeof(a)), cli_time(infos[i].retire_at, b, sizeof(b)),
+		    cli_time(infos[i].drop_at, c, sizeof(c)));
 	}
 	free(infos);
 	return 0;
@@ -148,7 +135,7 @@ rotate_key(struct store *st, enum jwt_alg alg, unsigned ttl)
 		return 1;
 	}
 	printf("published %s key %s; it signs from %s\n", jwt_alg_name(alg), k.kid,
-	    when(k.activate_at, a, sizeof(a)));
+	    cli_time(k.activate_at, a, sizeof(a)));
 	return 0;
 }
 

@@ -1305,21 +1305,38 @@ apply_filter(struct loader *ld, const struct entry *e, const struct key_def *def
 	free(err);
 }
 
+/*
+ * A key whose value is one of a few words: the index of e->value in words
+ * (NULL-terminated; exact, or ASCII case-insensitive), or -1 after the
+ * error "'v' is not a, b or c".
+ */
+static int
+choose(struct loader *ld, const struct entry *e, const char *const *words, bool exact)
+{
+	char vb[LOG_SAFE_BUF], list[256] = "";
+	size_t n = 0, o = 0;
+
+	for (; words[n] != NULL; n++)
+		if ((exact ? strcmp(e->value, words[n]) : ascii_strcasecmp(e->value, words[n])) == 0)
+			return (int)n;
+	for (size_t i = 0; i < n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
+		    i == 0 ? "" : (i + 1 == n ? " or " : ", "), words[i]);
+	key_error(ld, e, "'%s' is not %s", SAFE(vb, e->value), list);
+	return -1;
+}
+
 static void
 apply_nested(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	enum ldap_nested *n = &ld->cfg->ldap.nested_groups;
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "no", "yes", "ad", NULL };
+	static const enum ldap_nested values[] = { LDAP_NESTED_NO, LDAP_NESTED_YES,
+	    LDAP_NESTED_AD };
+	int i = choose(ld, e, words, false);
 
-	if (ascii_strcasecmp(e->value, "no") == 0)
-		*n = LDAP_NESTED_NO;
-	else if (ascii_strcasecmp(e->value, "yes") == 0)
-		*n = LDAP_NESTED_YES;
-	else if (ascii_strcasecmp(e->value, "ad") == 0)
-		*n = LDAP_NESTED_AD;
-	else
-		key_error(ld, e, "'%s' is not no, yes or ad", SAFE(vb, e->value));
+	if (i >= 0)
+		ld->cfg->ldap.nested_groups = values[i];
 }
 
 static void
@@ -1461,35 +1478,27 @@ static void
 apply_signing_alg(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	enum signing_alg *alg = &ld->cfg->tokens.signing_alg;
-	char vb[LOG_SAFE_BUF];
-
 	/* JOSE algorithm names are case-sensitive (RFC 7518). */
-	if (strcmp(e->value, "RS256") == 0)
-		*alg = SIGNING_RS256;
-	else if (strcmp(e->value, "ES256") == 0)
-		*alg = SIGNING_ES256;
-	else if (strcmp(e->value, "EdDSA") == 0)
-		*alg = SIGNING_EDDSA;
-	else
-		key_error(ld, e, "'%s' is not RS256, ES256 or EdDSA", SAFE(vb, e->value));
+	static const char *const words[] = { "RS256", "ES256", "EdDSA", NULL };
+	static const enum signing_alg values[] = { SIGNING_RS256, SIGNING_ES256,
+	    SIGNING_EDDSA };
+	int i = choose(ld, e, words, true);
+
+	if (i >= 0)
+		ld->cfg->tokens.signing_alg = values[i];
 }
 
 static void
 apply_groups_claim(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	enum groups_claim *gc = &ld->cfg->tokens.groups_claim;
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "mapped", "none", "all", NULL };
+	static const enum groups_claim values[] = { GROUPS_CLAIM_MAPPED, GROUPS_CLAIM_NONE,
+	    GROUPS_CLAIM_ALL };
+	int i = choose(ld, e, words, false);
 
-	if (ascii_strcasecmp(e->value, "mapped") == 0)
-		*gc = GROUPS_CLAIM_MAPPED;
-	else if (ascii_strcasecmp(e->value, "none") == 0)
-		*gc = GROUPS_CLAIM_NONE;
-	else if (ascii_strcasecmp(e->value, "all") == 0)
-		*gc = GROUPS_CLAIM_ALL;
-	else
-		key_error(ld, e, "'%s' is not mapped, none or all", SAFE(vb, e->value));
+	if (i >= 0)
+		ld->cfg->tokens.groups_claim = values[i];
 }
 
 /*
@@ -1661,28 +1670,22 @@ static void
 apply_pkce(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "required", "optional", NULL };
+	int i = choose(ld, e, words, false);
 
-	if (ascii_strcasecmp(e->value, "required") == 0)
-		CLIENT(ld)->pkce_required = true;
-	else if (ascii_strcasecmp(e->value, "optional") == 0)
-		CLIENT(ld)->pkce_required = false;
-	else
-		key_error(ld, e, "'%s' is not required or optional", SAFE(vb, e->value));
+	if (i >= 0)
+		CLIENT(ld)->pkce_required = i == 0;
 }
 
 static void
 apply_consent(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "ask", "skip", NULL };
+	int i = choose(ld, e, words, false);
 
-	if (ascii_strcasecmp(e->value, "ask") == 0)
-		CLIENT(ld)->consent_skip = false;
-	else if (ascii_strcasecmp(e->value, "skip") == 0)
-		CLIENT(ld)->consent_skip = true;
-	else
-		key_error(ld, e, "'%s' is not ask or skip", SAFE(vb, e->value));
+	if (i >= 0)
+		CLIENT(ld)->consent_skip = i == 1;
 }
 
 /*
@@ -1693,24 +1696,13 @@ static void
 apply_plugin_auth(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	static const struct {
-		const char *word;
-		enum plugin_auth auth;
-	} auths[] = {
-		{ "none", PLUGIN_AUTH_NONE },
-		{ "service_http", PLUGIN_AUTH_SERVICE_HTTP },
-		{ "user_http", PLUGIN_AUTH_USER_HTTP },
-		{ "oauth", PLUGIN_AUTH_OAUTH },
-	};
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "none", "service_http", "user_http", "oauth", NULL };
+	static const enum plugin_auth values[] = { PLUGIN_AUTH_NONE, PLUGIN_AUTH_SERVICE_HTTP,
+	    PLUGIN_AUTH_USER_HTTP, PLUGIN_AUTH_OAUTH };
+	int i = choose(ld, e, words, true);
 
-	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++)
-		if (strcmp(e->value, auths[i].word) == 0) {
-			PLUGIN(ld)->auth = auths[i].auth;
-			return;
-		}
-	key_error(ld, e, "'%s' is not none, service_http, user_http or oauth",
-	    SAFE(vb, e->value));
+	if (i >= 0)
+		PLUGIN(ld)->auth = values[i];
 }
 
 /* Whether the [client] exists is checked once the file is read. */
@@ -1901,15 +1893,13 @@ static void
 apply_content_type(struct loader *ld, const struct entry *e,
     const struct key_def *def IDB_UNUSED)
 {
-	char vb[LOG_SAFE_BUF];
+	static const char *const words[] = { "application/json",
+	    "application/x-www-form-urlencoded", NULL };
+	static const enum plugin_content_type values[] = { PLUGIN_CT_JSON, PLUGIN_CT_FORM };
+	int i = choose(ld, e, words, true);
 
-	if (strcmp(e->value, "application/json") == 0)
-		PLUGIN(ld)->content_type = PLUGIN_CT_JSON;
-	else if (strcmp(e->value, "application/x-www-form-urlencoded") == 0)
-		PLUGIN(ld)->content_type = PLUGIN_CT_FORM;
-	else
-		key_error(ld, e, "'%s' is not application/json or "
-		    "application/x-www-form-urlencoded", SAFE(vb, e->value));
+	if (i >= 0)
+		PLUGIN(ld)->content_type = values[i];
 }
 
 /* Like a client's secret: one or two sha256: hashes, never echoed. */
