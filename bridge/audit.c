@@ -6,6 +6,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "store_users.h"
 
 void
 audit_login(const char *backend, const char *user, enum auth_result result,
@@ -42,5 +43,22 @@ audit_apikey(const char *event, const char *user, long long key_id, const char *
 	log_msg(strcmp(outcome, "ok") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
 	    "audit: event=%s user=\"%s\" key_id=%lld outcome=%s addr=%s", event,
 	    log_safe(u, sizeof(u), user != NULL ? user : "-"), key_id, outcome,
+	    log_safe(a, sizeof(a), addr != NULL ? addr : "-"));
+}
+
+void
+audit_user_revoke(const char *user, const struct store_user_revoke_counts *c,
+    const char *outcome, const char *addr)
+{
+	static const struct store_user_revoke_counts none;
+	char u[LOG_SAFE_BUF], a[LOG_SAFE_BUF];
+
+	if (c == NULL)
+		c = &none;
+	log_msg(strcmp(outcome, "ok") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "audit: event=user_revoke user=\"%s\" sessions=%d families=%d consents=%d"
+	    " api_keys=%d codes=%d outcome=%s addr=%s",
+	    log_safe(u, sizeof(u), user != NULL ? user : "-"), c->sessions, c->families,
+	    c->consents, c->apikeys, c->codes, outcome,
 	    log_safe(a, sizeof(a), addr != NULL ? addr : "-"));
 }

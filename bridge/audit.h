@@ -23,9 +23,19 @@ void audit_token(const char *event, const char *user, const char *client,
 
 /*
  * An API key event: event is "apikey_issue", "apikey_revoke" or
- * "apikey_use"; key_id the store's id (never the key); user may be NULL.
+ * "apikey_first_use" (once per key); key_id the store's id (never the
+ * key); user may be NULL.
  */
 void audit_apikey(const char *event, const char *user, long long key_id,
+    const char *outcome, const char *addr);
+
+struct store_user_revoke_counts;
+
+/*
+ * `user revoke`: what was ended for user (c may be NULL when nothing was,
+ * e.g. on an error); outcome "ok" or a short word.
+ */
+void audit_user_revoke(const char *user, const struct store_user_revoke_counts *c,
     const char *outcome, const char *addr);
 
 #endif

@@ -66,6 +66,12 @@
 #define IDB_CLIENT_SECRET_GEN_LEN 64  /* a secret made by `idbridge secret` / `client add` */
 #define IDB_CLIENTS_RECHECK_MS 1000   /* stored clients are re-read at most this often */
 #define IDB_MAX_REFRESH_TTL 31536000  /* [tokens] refresh_ttl, refresh_max_ttl: a year */
+#define IDB_MAX_APIKEYS_PER_USER 1000    /* [apikeys] max_per_user */
+#define IDB_MAX_APIKEY_LIFETIME 315360000 /* [apikeys] max_lifetime: ten years */
+#define IDB_APIKEY_NAME_MAX 64           /* characters of an API key's name */
+#define IDB_KEYUSAGE_FLUSH_S 30          /* [apikeys] last_used_interval default, seconds */
+#define IDB_KEYUSAGE_FLUSH_MAX_S 3600    /* [apikeys] last_used_interval maximum */
+#define IDB_KEYUSAGE_SLOTS 8192          /* keys whose last use awaits its write (keyusage.c) */
 
 /* Auth worker pool. */
 #define IDB_AUTH_QUEUE_LEN 256        /* queued sign-ins before 503 */

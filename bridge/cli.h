@@ -30,6 +30,7 @@ int cmd_signing_key(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 /* [tokens] signing_alg and access_ttl as the key code takes them (cli_keys.c). */
 enum jwt_alg cli_signing_alg(const struct config *cfg);

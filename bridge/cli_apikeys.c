@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "apikey.h"
+#include "apikeys.h"
 #include "audit.h"
 #include "backend.h"
 #include "cli.h"
@@ -93,15 +93,18 @@ list_keys(struct store *st, const char *user)
 		free(err);
 		return 1;
 	}
-	printf("%-6s  %-12s  %-16s  %-20s  %-20s  %-20s  %-20s  %s\n", "ID", "PREFIX", "USER",
-	    "NAME", "CREATED", "EXPIRES", "REVOKED", "SCOPES");
+	/* LAST USED lags a use by up to [apikeys] last_used_interval (written in batches). */
+	printf("%-6s  %-12s  %-16s  %-20s  %-20s  %-20s  %-20s  %-20s  %s\n", "ID", "PREFIX",
+	    "USER", "NAME", "CREATED", "EXPIRES", "REVOKED", "LAST USED", "SCOPES");
 	for (size_t i = 0; i < n; i++) {
-		char a[32], b[32], c[32];
+		char a[32], b[32], c[32], d[32];
 
-		printf("%-6" PRId64 "  idb_%-8s  %-16s  %-20s  %-20s  %-20s  %-20s  %s\n", k[i].id,
-		    k[i].prefix, k[i].username, k[i].name, cli_time(k[i].created_at, a, sizeof(a)),
-		    cli_time(k[i].expires_at, b, sizeof(b)), cli_time(k[i].revoked_at, c, sizeof(c)),
-		    k[i].scope);
+		printf("%-6" PRId64 "  idb_%-8s  %-16s  %-20s  %-20s  %-20s  %-20s  %-20s  %s\n",
+		    k[i].id, k[i].prefix, k[i].username, k[i].name,
+		    cli_time(k[i].created_at, a, sizeof(a)),
+		    cli_time(k[i].expires_at, b, sizeof(b)),
+		    cli_time(k[i].revoked_at, c, sizeof(c)),
+		    cli_time(k[i].last_used_at, d, sizeof(d)), k[i].scope);
 	}
 	store_apikeys_free(k, n);
 	return 0;
@@ -118,24 +121,6 @@ parse_num(const char *s, long long max, long long *v_r)
 	if (errno != 0 || end == s || *end != '\0' || *v_r < 1 || *v_r > max)
 		return -1;
 	return 0;
-}
-
-/* Every wanted scope is among those allowed; prints the first that is not. */
-static bool
-scopes_allowed(const struct strlist *want, const struct strlist *allowed)
-{
-	for (size_t i = 0; i < want->n; i++) {
-		bool found = false;
-
-		for (size_t j = 0; j < allowed->n && !found; j++)
-			found = strcmp(want->items[i], allowed->items[j]) == 0;
-		if (!found) {
-			fprintf(stderr, "keys: scope %s is not allowed for this user's groups\n",
-			    want->items[i]);
-			return false;
-		}
-	}
-	return true;
 }
 
 /* The user's identity from the directory into *id; 0, or 1 with a message. */
@@ -173,35 +158,24 @@ static int
 issue_key(const struct config *cfg, struct store *st, const struct identity *id,
     const struct issue_args *a)
 {
-	char key[IDB_APIKEY_LEN + 1], prefix[IDB_APIKEY_PREFIX_LEN + 1];
-	unsigned char hash[IDB_SHA256_LEN];
-	int64_t now = (int64_t)time(NULL), kid = 0;
-	char *scope = NULL, *err = NULL;
-	int status = 1;
+	const struct mint_request m = {
+		.name = a->name, .scopes = &a->scopes, .lifetime = (int64_t)a->days * 86400,
+		.addr = "local",
+	};
+	struct minted out;
+	enum mint_result r;
+	char msg[256];
 
-	(void)cfg;
-	if ((scope = strlist_join(&a->scopes, " ")) == NULL || apikey_generate(key) != 0 ||
-	    apikey_hash(key, hash) != 0) {
-		fprintf(stderr, "keys: cannot make a key\n");
-		goto out;
+	if ((r = apikey_mint(cfg, st, id, &m, &out)) != MINT_OK) {
+		fprintf(stderr, "keys: %s: %s\n", id->username,
+		    apikey_mint_message(r, cfg, &out, msg, sizeof(msg)));
+		return 1;
 	}
-	apikey_prefix(key, prefix);
-	if (store_apikey_insert(st, prefix, hash, id->id, id->username, a->name, scope, now,
-	    a->days > 0 ? now + (int64_t)a->days * 86400 : 0, &kid, &err) != 0) {
-		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot store the key");
-		audit_apikey("apikey_issue", id->username, 0, "error", "local");
-		goto out;
-	}
-	audit_apikey("apikey_issue", id->username, (long long)kid, "ok", "local");
-	fprintf(stderr, "issued key %lld for %s; it is shown once:\n", (long long)kid,
+	fprintf(stderr, "issued key %lld for %s; it is shown once:\n", (long long)out.id,
 	    id->username);
-	printf("%s\n", key);
-	status = 0;
-out:
-	explicit_bzero(key, sizeof(key));
-	free(scope);
-	free(err);
-	return status;
+	printf("%s\n", out.key);
+	explicit_bzero(out.key, sizeof(out.key));
+	return 0;
 }
 
 static int
@@ -256,7 +230,6 @@ cmd_keys(int argc, char **argv)
 	struct keys_opts o = { 0 };
 	struct issue_args a = { 0 };
 	struct identity id = { 0 };
-	struct strlist allowed = { 0 };
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	const char *sub;
@@ -281,8 +254,6 @@ cmd_keys(int argc, char **argv)
 		a.name = argv[i + 2];
 		if (lookup_user(cfg, a.user, &id) != 0)
 			goto out;
-		if (scopes_for_identity(cfg, &id, &allowed) != 0 || !scopes_allowed(&a.scopes, &allowed))
-			goto out;
 	}
 	if (privdrop_apply(cfg, false, &err) != 0 ||
 	    (st = store_open(&cfg->store, &err)) == NULL) {
@@ -299,7 +270,6 @@ out:
 	store_close(st);
 	free(err);
 	identity_free(&id);
-	strlist_free(&allowed);
 	strlist_free(&a.scopes);
 	config_free(cfg);
 	return status;

@@ -28,6 +28,7 @@
 #include "delayq.h"
 #include "http.h"
 #include "keys.h"
+#include "keyusage.h"
 #include "dircache.h"
 #include "verifycache.h"
 #include "log.h"
@@ -35,6 +36,7 @@
 #include "ratelimit.h"
 #include "server.h"
 #include "store.h"
+#include "store_apikeys.h"
 #include "store_oauth.h"
 #include "template.h"
 
@@ -158,6 +160,20 @@ answer_suspended(void *arg)
 	delayq_close(srv->delayq);
 }
 
+/* keyusage.h's batch writer: the uses stay queued when the store fails. */
+static int
+write_key_uses(void *arg, const struct keyusage_entry *v, size_t n)
+{
+	char *err = NULL;
+
+	if (store_apikeys_touch(arg, v, n, &err) == 0)
+		return 0;
+	log_err("API keys: cannot record the last use of %zu keys (will retry): %s", n,
+	    err != NULL ? err : "out of memory");
+	free(err);
+	return -1;
+}
+
 /* Everything after the privilege drop. */
 static int
 run_server(const struct config *cfg, int *fd, unsigned short port,
@@ -204,6 +220,12 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("cannot allocate the /verify cache");
 		goto out;
 	}
+	if ((srv.keyusage = keyusage_new(0)) == NULL ||
+	    keyusage_start(srv.keyusage, cfg->apikeys.last_used_interval, write_key_uses,
+	    srv.store) != 0) {
+		log_err("cannot start the API key use recorder: %s", strerror(errno));
+		goto out;
+	}
 	if ((srv.authpool = authpool_new(cfg->server.auth_workers, IDB_AUTH_QUEUE_LEN,
 	    IDB_AUTH_PER_ADDR_INFLIGHT)) == NULL) {
 		log_err("cannot start the auth workers: %s", strerror(errno));
@@ -224,6 +246,7 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 	/* Suspended requests are answered when the auth pool closes, before MHD stops. */
 	http_stop(d, answer_suspended, &srv);
 	d = NULL;
+	keyusage_stop(srv.keyusage);    /* no request notes a use any more: write the rest */
 	status = 0;
 	log_info("stopped");
 out:
@@ -239,6 +262,7 @@ out:
 	keys_free(srv.keys);
 	dircache_free(srv.dircache);
 	verifycache_free(srv.verifycache);
+	keyusage_free(srv.keyusage);
 	store_close(srv.store);
 	tpl_shutdown();
 	health_cache_destroy(&srv.health);

@@ -63,6 +63,7 @@ enum section {
 	SEC_PAM,
 	SEC_SCOPES,
 	SEC_TOKENS,
+	SEC_APIKEYS,
 	SEC_CLIENT,	/* [client NAME] */
 	SEC_PLUGIN,	/* [plugin NAME] */
 	SEC_UNKNOWN,	/* already reported; its keys are skipped */
@@ -81,6 +82,7 @@ static const struct {
 	{ "pam", SEC_PAM, false },
 	{ "scopes", SEC_SCOPES, false },
 	{ "tokens", SEC_TOKENS, false },
+	{ "apikeys", SEC_APIKEYS, false },
 	{ "client", SEC_CLIENT, true },
 	{ "plugin", SEC_PLUGIN, true },
 };
@@ -2007,6 +2009,17 @@ static const struct key_def tokens_keys[] = {
 	{ .name = NULL },
 };
 
+/* max_lifetime 0: keys may be made without an expiry. */
+static const struct key_def apikeys_keys[] = {
+	{ .name = "max_per_user", .apply = apply_uint, .off = F(apikeys.max_per_user),
+	  .min = 1, .max = IDB_MAX_APIKEYS_PER_USER },
+	{ .name = "max_lifetime", .apply = apply_uint, .off = F(apikeys.max_lifetime),
+	  .min = 0, .max = IDB_MAX_APIKEY_LIFETIME },
+	{ .name = "last_used_interval", .apply = apply_uint,
+	  .off = F(apikeys.last_used_interval), .min = 1, .max = IDB_KEYUSAGE_FLUSH_MAX_S },
+	{ .name = NULL },
+};
+
 static const struct key_def client_keys[] = {
 	{ .name = "name", .apply = apply_string, .off = C(name) },
 	{ .name = "secret", .apply = apply_client_secret, .repeat = true },
@@ -2054,6 +2067,7 @@ static const struct key_def *const section_keys[SEC_COUNT] = {
 	[SEC_LDAP] = ldap_keys,
 	[SEC_PAM] = pam_keys,
 	[SEC_TOKENS] = tokens_keys,
+	[SEC_APIKEYS] = apikeys_keys,
 	[SEC_CLIENT] = client_keys,
 	[SEC_PLUGIN] = plugin_keys,
 };
@@ -2697,6 +2711,9 @@ set_numeric_defaults(struct config *cfg)
 	cfg->tokens.directory_cache_ttl = 300;
 	cfg->tokens.refresh_max_ttl = 7776000;
 	cfg->tokens.groups_claim = GROUPS_CLAIM_MAPPED;
+	cfg->apikeys.max_per_user = 20;
+	cfg->apikeys.max_lifetime = 31536000;
+	cfg->apikeys.last_used_interval = IDB_KEYUSAGE_FLUSH_S;
 }
 
 /*

@@ -106,6 +106,13 @@ struct config_tokens {
 	enum groups_claim groups_claim; /* default mapped: only groups [scopes] names */
 };
 
+/* [apikeys]: the per-employee API keys of user_http plugins. */
+struct config_apikeys {
+	unsigned max_per_user;  /* live keys one employee may hold; default 20 */
+	unsigned max_lifetime;  /* seconds; default one year; 0 = keys may never expire */
+	unsigned last_used_interval;    /* seconds between batched last-use writes; default 30 */
+};
+
 /*
  * One [client NAME] section, or a client kept in the store.  Look clients
  * up through clients.h, not through this array: it finds stored clients too.
@@ -178,6 +185,7 @@ struct config {
 	struct scope_rule *scopes;
 	size_t n_scopes;
 	struct config_tokens tokens;
+	struct config_apikeys apikeys;
 	struct client_cfg *clients;  /* in file order */
 	size_t n_clients;
 	struct plugin_cfg *plugins;  /* in file order */

@@ -22,20 +22,19 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
 #include "authpool.h"
 #include "backend.h"
 #include "clients.h"
 #include "config.h"
-#include "delayq.h"
 #include "dircache.h"
 #include "http.h"
 #include "log.h"
 #include "oauth.h"
-#include "ratelimit.h"
+#include "pages.h"
 #include "scopes.h"
 #include "server.h"
 #include "session.h"
+#include "signin.h"
 #include "store_oauth.h"
 #include "template.h"
 #include "util.h"
@@ -65,14 +64,6 @@ static int64_t
 unix_now(void)
 {
 	return (int64_t)time(NULL);
-}
-
-static const char *
-issuer_host(const struct config *cfg)
-{
-	const char *s = strstr(cfg->server.issuer, "://");
-
-	return s != NULL ? s + 3 : cfg->server.issuer;
 }
 
 static void
@@ -168,46 +159,6 @@ authorize_url(const struct form *f)
 }
 
 static void
-respond_see_other(struct http_request *req, const char *location)
-{
-	http_respond(req, 303, "text/plain; charset=utf-8", "", 0);
-	http_add_header(req, "Location", location);
-}
-
-/* Render one of the pages; a failure to render is a plain 500. */
-static void
-respond_page(struct http_request *req, unsigned status, enum tpl_page_id page,
-    const struct tpl_var *vars, size_t n)
-{
-	struct tpl_set *set = tpl_current();
-	char *html = NULL;
-	size_t len = 0;
-
-	if (set != NULL && tpl_render(tpl_page(set, page), vars, n, &html, &len) == 0)
-		http_respond(req, status, TPL_CONTENT_TYPE, html, len);
-	else
-		http_respond_error(req, 500, "server_error", "the page could not be shown");
-	free(html);
-	tpl_set_unref(set);
-}
-
-static void
-respond_error_page(struct http_request *req, unsigned status, const char *title,
-    const char *message, const char *back_url)
-{
-	const struct config *cfg = http_server(req)->cfg;
-	const struct tpl_var vars[] = {
-		TPL_TEXT("issuer_host", issuer_host(cfg)),
-		TPL_TEXT("title", title),
-		TPL_TEXT("message", message),
-		TPL_TEXT("back_label", back_url != NULL ? "Return to the application" : NULL),
-		TPL_TEXT("back_url", back_url),
-	};
-
-	respond_page(req, status, TPL_ERROR, vars, sizeof(vars) / sizeof(vars[0]));
-}
-
-static void
 respond_redirect_error(struct http_request *req, const struct authz *a,
     const struct failure *f)
 {
@@ -218,7 +169,7 @@ respond_redirect_error(struct http_request *req, const struct authz *a,
 		http_respond_error(req, 500, "server_error", "out of memory");
 		return;
 	}
-	respond_see_other(req, url);
+	page_see_other(req, url);
 	free(url);
 }
 
@@ -325,7 +276,7 @@ respond_invalid(struct http_request *req, enum check c, const struct authz *a,
 	if (c == CHECK_REDIRECT)
 		respond_redirect_error(req, a, f);
 	else
-		respond_error_page(req, 400, "This sign-in link does not work", f->description,
+		page_error(req, 400, "This sign-in link does not work", f->description,
 		    NULL);
 }
 
@@ -339,16 +290,17 @@ respond_login(struct http_request *req, const struct authz *a, const char *preau
 	char csrf[SESSION_TOKEN_LEN + 1];
 	const struct strlist *shown = a->requested.n > 0 ? &a->requested : &a->client->scopes;
 	const struct tpl_var vars[] = {
-		TPL_TEXT("issuer_host", issuer_host(cfg)),
+		TPL_TEXT("issuer_host", page_issuer_host(cfg)),
 		TPL_TEXT("client_name", a->client->name),
 		TPL_TEXT("error", error),
 		TPL_TEXT("username", username),
 		TPL_TEXT("csrf", csrf),
 		TPL_LIST("scopes", (const char *const *)shown->items, shown->n),
+		TPL_TEXT("action", "/authorize"),
 	};
 
 	session_csrf_for(preauth, csrf, sizeof(csrf));
-	respond_page(req, status, TPL_LOGIN, vars, sizeof(vars) / sizeof(vars[0]));
+	page_respond(req, status, TPL_LOGIN, vars, sizeof(vars) / sizeof(vars[0]));
 	http_allow_form_redirect(req, a->redirect_uri);
 }
 
@@ -359,7 +311,7 @@ respond_consent(struct http_request *req, const struct authz *a, const char *pre
 	const struct config *cfg = http_server(req)->cfg;
 	char csrf[SESSION_TOKEN_LEN + 1];
 	const struct tpl_var vars[] = {
-		TPL_TEXT("issuer_host", issuer_host(cfg)),
+		TPL_TEXT("issuer_host", page_issuer_host(cfg)),
 		TPL_TEXT("client_name", a->client->name),
 		TPL_TEXT("user", user),
 		TPL_TEXT("csrf", csrf),
@@ -367,19 +319,8 @@ respond_consent(struct http_request *req, const struct authz *a, const char *pre
 	};
 
 	session_csrf_for(preauth, csrf, sizeof(csrf));
-	respond_page(req, 200, TPL_CONSENT, vars, sizeof(vars) / sizeof(vars[0]));
+	page_respond(req, 200, TPL_CONSENT, vars, sizeof(vars) / sizeof(vars[0]));
 	http_allow_form_redirect(req, a->redirect_uri);
-}
-
-static void
-set_cookie(struct http_request *req, enum session_cookie which, const char *value,
-    long max_age)
-{
-	char *c = session_set_cookie(http_server(req)->cfg, which, value, max_age);
-
-	if (c != NULL)
-		http_add_header(req, "Set-Cookie", c);
-	free(c);
 }
 
 /* ---- the user's side: session, identity, grant, code ----------------------------- */
@@ -389,13 +330,9 @@ struct job {
 	struct http_request *req;
 	struct authz a;
 	char preauth[SESSION_TOKEN_LEN + 1];
-	char *username;             /* sign-in: typed; lookup: the session's */
-	char *user_id;              /* lookup: the session's immutable id */
-	char *password;
-	size_t password_len;
+	char *username;             /* the session's */
+	char *user_id;              /* the session's immutable id */
 	bool consent_allowed;       /* a consent POST that said allow */
-	bool throttle_reserved;     /* a sign-in attempt reserved with ratelimit_begin */
-	uint64_t started_ms;
 };
 
 static void
@@ -406,7 +343,6 @@ job_free(struct job *j)
 	authz_free(&j->a);
 	free(j->username);
 	free(j->user_id);
-	free_secret(j->password, j->password_len);
 	free(j);
 }
 
@@ -432,7 +368,7 @@ issue_code(struct http_request *req, struct job *j, const struct identity *id,
 	session_hash(code, hash);
 	if (store_code_put(srv->store, hash, &g, unix_now()) != STORE_OK ||
 	    (url = client_redirect(srv->cfg, &j->a, "code", code, NULL, NULL)) == NULL) {
-		respond_error_page(req, 503, "Try again later",
+		page_error(req, 503, "Try again later",
 		    "The sign-in service could not save your authorization.", NULL);
 		explicit_bzero(code, sizeof(code));
 		return;
@@ -440,8 +376,8 @@ issue_code(struct http_request *req, struct job *j, const struct identity *id,
 	session_hash(j->preauth, hash);
 	if (store_preauth_delete(srv->store, hash) != STORE_OK)
 		log_warn("authorize: could not delete a used pre-auth request (it expires)");
-	respond_see_other(req, url);
-	set_cookie(req, COOKIE_PREAUTH, "", 0);
+	page_see_other(req, url);
+	page_set_cookie(req, COOKIE_PREAUTH, "", 0);
 	log_info("authorize: code issued to client %s for user %s (scope \"%s\")",
 	    j->a.client->id, id->username, scope);
 	explicit_bzero(code, sizeof(code));
@@ -494,7 +430,7 @@ continue_with_identity(struct http_request *req, struct job *j, const struct ide
 
 		log_info("authorize: user %s may have none of the scopes client %s asks for",
 		    id->username, j->a.client->id);
-		respond_error_page(req, 403, "Not allowed",
+		page_error(req, 403, "Not allowed",
 		    "Your groups allow none of the permissions this application asks for. "
 		    "Ask your administrator if you need access.", back);
 		free(back);
@@ -511,7 +447,7 @@ continue_with_identity(struct http_request *req, struct job *j, const struct ide
 		respond_consent(req, &j->a, j->preauth, id->display_name != NULL ?
 		    id->display_name : id->username, &granted);
 		/* The consent form's request lives under this pre-auth cookie. */
-		set_cookie(req, COOKIE_PREAUTH, j->preauth, IDB_PREAUTH_TTL_S);
+		page_set_cookie(req, COOKIE_PREAUTH, j->preauth, IDB_PREAUTH_TTL_S);
 	}
 out:
 	strlist_free(&allowed);
@@ -537,7 +473,7 @@ run_lookup(void *arg, bool cancelled)
 		dircache_put(srv->dircache, &id);
 		continue_with_identity(req, j, &id);
 	} else if (r == AUTH_UNAVAILABLE || r == AUTH_INTERNAL) {
-		respond_error_page(req, 503, "Try again later",
+		page_error(req, 503, "Try again later",
 		    "The company directory is unavailable: try again later.", NULL);
 		http_add_header(req, "Retry-After", "30");
 	} else {
@@ -551,123 +487,13 @@ run_lookup(void *arg, bool cancelled)
 			if (store_session_delete(srv->store, hash) != STORE_OK)
 				log_warn("authorize: could not end the session of a departed user");
 		}
-		set_cookie(req, COOKIE_SESSION, "", 0);
-		respond_error_page(req, 403, "Account not active",
+		page_set_cookie(req, COOKIE_SESSION, "", 0);
+		page_error(req, 403, "Account not active",
 		    "Your account can no longer sign in here.", NULL);
 	}
 	identity_free(&id);
 	job_free(j);
 	http_resume(req);  /* last touch of req */
-}
-
-static void
-resume_later(void *arg)
-{
-	http_resume(arg);
-}
-
-/* What a sign-in result means to the throttle. */
-static enum ratelimit_outcome
-throttle_outcome(enum auth_result r)
-{
-	switch (r) {
-	case AUTH_BAD_CREDENTIALS:
-	case AUTH_UNKNOWN_USER:
-		return RATELIMIT_FAILURE;
-	case AUTH_OK:
-	case AUTH_DISABLED:
-	case AUTH_EXPIRED:
-		return RATELIMIT_SUCCESS;  /* the password was right */
-	case AUTH_UNAVAILABLE:
-	case AUTH_INTERNAL:
-		break;
-	}
-	return RATELIMIT_NO_VERDICT;
-}
-
-/* Worker: check a password. */
-static void
-run_sign_in(void *arg, bool cancelled)
-{
-	struct job *j = arg;
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-	struct identity id = { 0 };
-	enum auth_result r = AUTH_UNAVAILABLE;
-	char token[SESSION_TOKEN_LEN + 1];
-	unsigned char hash[SESSION_HASH_LEN];
-	const char *addr = http_client_addr(req);
-	int64_t now = unix_now();
-
-	if (!cancelled)
-		r = srv->backend_ops->authenticate(srv->backend, j->username, j->password,
-		    j->password_len, addr, &id);
-	/* A name the backend refuses may be a password typed in the wrong field. */
-	audit_login(srv->backend_ops->name, backend_username_ok(j->username,
-	    srv->cfg->auth.username_max_length, srv->cfg->auth.username_chars) ?
-	    j->username : "(invalid name)", r, addr);
-	ratelimit_end(srv->ratelimit, j->username, addr, throttle_outcome(r), now);
-	if (r == AUTH_OK) {
-		/* The code exchange that follows needs these groups: no second lookup. */
-		dircache_put(srv->dircache, &id);
-		if (session_new_token(token, sizeof(token)) != 0) {
-			respond_error_page(req, 503, "Try again later",
-			    "The sign-in service could not start your session.", NULL);
-			identity_free(&id);
-			job_free(j);
-			http_resume(req);
-			return;
-		}
-		session_hash(token, hash);
-		if (store_session_create(srv->store, hash, id.id, id.username, now,
-		    now + IDB_SESSION_TTL_S) != STORE_OK) {
-			respond_error_page(req, 503, "Try again later",
-			    "The sign-in service could not start your session.", NULL);
-		} else {
-			char *back = NULL;
-
-			/*
-			 * Back to GET /authorize: it validates the request again.  The
-			 * query is rebuilt from the parsed parameters, so no raw byte
-			 * the client sent reaches the Location header.
-			 */
-			if ((back = authorize_url(&j->a.form)) != NULL)
-				respond_see_other(req, back);
-			else
-				http_respond_error(req, 500, "server_error", "out of memory");
-			free(back);
-			set_cookie(req, COOKIE_SESSION, token, IDB_SESSION_TTL_S);
-		}
-		explicit_bzero(token, sizeof(token));
-		identity_free(&id);
-		job_free(j);
-		http_resume(req);
-		return;
-	}
-	switch (r) {
-	case AUTH_UNAVAILABLE:
-	case AUTH_INTERNAL:
-		respond_login(req, &j->a, j->preauth, 503,
-		    "The company directory is unavailable: try again later.", j->username);
-		http_add_header(req, "Retry-After", "30");
-		break;
-	case AUTH_DISABLED:
-		respond_login(req, &j->a, j->preauth, 403,
-		    "Your account is disabled.", j->username);
-		break;
-	case AUTH_EXPIRED:
-		respond_login(req, &j->a, j->preauth, 403, "Your password has expired: change "
-		    "it, then sign in again.", j->username);
-		break;
-	default:
-		respond_login(req, &j->a, j->preauth, 401, "Wrong user name or password.",
-		    j->username);
-		break;
-	}
-	identity_free(&id);
-	/* Every failure takes the same minimum time; the timer resumes it. */
-	delayq_add(srv->delayq, j->started_ms + IDB_LOGIN_FAILURE_MIN_MS, resume_later, req);
-	job_free(j);
 }
 
 /* Hand a job to the auth pool; answer at once when it cannot take it. */
@@ -683,14 +509,11 @@ submit(struct http_request *req, struct job *j, authpool_fn *run)
 	case AUTHPOOL_QUEUED:
 		return HTTP_SUSPENDED;
 	default:
-		respond_error_page(req, 503, "Try again later",
+		page_error(req, 503, "Try again later",
 		    "The sign-in service is busy: try again in a moment.", NULL);
 		http_add_header(req, "Retry-After", "5");
 		break;
 	}
-	if (j->throttle_reserved)
-		ratelimit_end(srv->ratelimit, j->username, http_client_addr(req),
-		    RATELIMIT_NO_VERDICT, unix_now());
 	job_free(j);
 	http_resume(req);
 	return HTTP_SUSPENDED;
@@ -710,21 +533,6 @@ new_preauth(struct http_request *req, const struct authz *a, char *out, size_t s
 	    unix_now() + IDB_PREAUTH_TTL_S) == STORE_OK;
 }
 
-/* The signed-in user from the session cookie, if any. */
-static bool
-current_session(struct http_request *req, struct store_session *s)
-{
-	struct server *srv = http_server(req);
-	char cookie[SESSION_TOKEN_LEN + 1];
-	unsigned char hash[SESSION_HASH_LEN];
-
-	if (!session_cookie_from_header(srv->cfg, COOKIE_SESSION, http_header(req, "Cookie"),
-	    cookie, sizeof(cookie)))
-		return false;
-	session_hash(cookie, hash);
-	return store_session_get(srv->store, hash, unix_now(), s) == STORE_OK;
-}
-
 static struct job *
 job_for(struct authz *a, const char *preauth)
 {
@@ -735,7 +543,6 @@ job_for(struct authz *a, const char *preauth)
 	j->a = *a;  /* takes ownership */
 	memset(a, 0, sizeof(*a));
 	snprintf(j->preauth, sizeof(j->preauth), "%s", preauth);
-	j->started_ms = now_ms();
 	return j;
 }
 
@@ -775,18 +582,18 @@ authorize_get(struct http_request *req)
 		goto done;
 	}
 	if (!new_preauth(req, &a, preauth, sizeof(preauth))) {
-		respond_error_page(req, 503, "Try again later",
+		page_error(req, 503, "Try again later",
 		    "The sign-in service could not save your request.", NULL);
 		goto done;
 	}
-	if (current_session(req, &s)) {
+	if (page_session(req, &s, NULL)) {
 		out = with_session(req, &a, preauth, &s, false);
 	} else {
 		respond_login(req, &a, preauth, 200, NULL, NULL);
 	}
 	/* A suspended request gets its cookie with the consent page (run_lookup). */
 	if (out == HTTP_DONE)
-		set_cookie(req, COOKIE_PREAUTH, preauth, IDB_PREAUTH_TTL_S);
+		page_set_cookie(req, COOKIE_PREAUTH, preauth, IDB_PREAUTH_TTL_S);
 done:
 	store_session_free(&s);
 	authz_free(&a);
@@ -823,43 +630,54 @@ load_preauth(struct http_request *req, char *token, size_t size, struct authz *a
 	return c;
 }
 
+/* signin_ops for the login form of /authorize: arg is a job holding the request. */
+static void
+login_done(struct http_request *req, void *arg, const struct identity *id)
+{
+	struct job *j = arg;
+	char *back;
+
+	(void)id;
+	/*
+	 * Back to GET /authorize: it validates the request again.  The query is
+	 * rebuilt from the parsed parameters, so no raw byte the client sent
+	 * reaches the Location header.
+	 */
+	if ((back = authorize_url(&j->a.form)) != NULL)
+		page_see_other(req, back);
+	else
+		http_respond_error(req, 500, "server_error", "out of memory");
+	free(back);
+}
+
+static void
+login_again(struct http_request *req, void *arg, unsigned status, const char *message,
+    const char *username)
+{
+	struct job *j = arg;
+
+	respond_login(req, &j->a, j->preauth, status, message, username);
+}
+
+static void
+login_free(void *arg)
+{
+	job_free(arg);
+}
+
+static const struct signin_ops login_ops = { login_done, login_again, login_free };
+
 static enum http_outcome
 post_login(struct http_request *req, struct authz *a, const char *preauth,
     const struct form *body)
 {
-	struct server *srv = http_server(req);
-	const char *user = form_get(body, "username"), *pw = form_get(body, "password");
-	unsigned wait;
-	struct job *j;
+	struct job *j = job_for(a, preauth);
 
-	if (user == NULL || pw == NULL || user[0] == '\0') {
-		respond_login(req, a, preauth, 400, "Enter your user name and password.", user);
-		return HTTP_DONE;
-	}
-	if ((wait = ratelimit_begin(srv->ratelimit, user, http_client_addr(req),
-	    unix_now())) > 0) {
-		char msg[128], ra[16];
-
-		snprintf(msg, sizeof(msg), "Too many failed sign-ins: try again in %u seconds.",
-		    wait);
-		snprintf(ra, sizeof(ra), "%u", wait);
-		log_info("authorize: sign-in throttled for %u s", wait);
-		respond_login(req, a, preauth, 429, msg, user);
-		http_add_header(req, "Retry-After", ra);
-		return HTTP_DONE;
-	}
-	if ((j = job_for(a, preauth)) == NULL || (j->username = strdup(user)) == NULL ||
-	    (j->password = malloc(strlen(pw) + 1)) == NULL) {
-		job_free(j);
-		ratelimit_end(srv->ratelimit, user, http_client_addr(req), RATELIMIT_NO_VERDICT,
-		    unix_now());
+	if (j == NULL) {
 		http_respond_error(req, 500, "server_error", "out of memory");
 		return HTTP_DONE;
 	}
-	j->throttle_reserved = true;
-	j->password_len = strlen(pw);
-	memcpy(j->password, pw, j->password_len + 1);
-	return submit(req, j, run_sign_in);
+	return signin_start(req, body, &login_ops, j);
 }
 
 static enum http_outcome
@@ -873,14 +691,14 @@ post_consent(struct http_request *req, struct authz *a, const char *preauth,
 		struct failure f = { "access_denied", "the user denied the request" };
 
 		respond_redirect_error(req, a, &f);
-		set_cookie(req, COOKIE_PREAUTH, "", 0);
+		page_set_cookie(req, COOKIE_PREAUTH, "", 0);
 		return HTTP_DONE;
 	}
 	if (strcmp(decision, "allow") != 0) {
-		respond_error_page(req, 400, "This form does not work", "Unknown decision.", NULL);
+		page_error(req, 400, "This form does not work", "Unknown decision.", NULL);
 		return HTTP_DONE;
 	}
-	if (!current_session(req, &s))
+	if (!page_session(req, &s, NULL))
 		respond_login(req, a, preauth, 401, "Your session has ended: sign in again.", NULL);
 	else
 		out = with_session(req, a, preauth, &s, true);
@@ -905,7 +723,7 @@ authorize_post(struct http_request *req)
 
 	(void)srv;
 	if ((fe = form_parse(raw, len, &body)) != FORM_OK) {
-		respond_error_page(req, 400, "This form does not work", form_error_text(fe), NULL);
+		page_error(req, 400, "This form does not work", form_error_text(fe), NULL);
 		goto done;
 	}
 	if ((c = load_preauth(req, preauth, sizeof(preauth), &a, &f)) != CHECK_OK) {
@@ -914,7 +732,7 @@ authorize_post(struct http_request *req)
 	}
 	if (!session_csrf_ok(preauth, form_get(&body, "csrf"))) {
 		log_warn("authorize: form without a valid CSRF token refused");
-		respond_error_page(req, 403, "This form has expired",
+		page_error(req, 403, "This form has expired",
 		    "Go back to the application and start again.", NULL);
 		goto done;
 	}
@@ -934,11 +752,7 @@ h_authorize(struct http_request *req)
 {
 	if (strcmp(http_method(req), "POST") == 0)
 		return authorize_post(req);
-	/* HEAD would run GET's side effects (a pre-auth row) for nothing. */
-	if (strcmp(http_method(req), "HEAD") == 0) {
-		http_respond_error(req, 405, "invalid_request", "use GET");
-		http_add_header(req, "Allow", "GET, POST");
+	if (page_refuse_head(req))
 		return HTTP_DONE;
-	}
 	return authorize_get(req);
 }

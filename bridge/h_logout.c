@@ -22,54 +22,26 @@
 #include "form.h"
 #include "http.h"
 #include "log.h"
+#include "pages.h"
 #include "server.h"
 #include "session.h"
 #include "store_oauth.h"
-#include "template.h"
 
-static const char *
-issuer_host(const struct config *cfg)
-{
-	const char *s = strstr(cfg->server.issuer, "://");
-
-	return s != NULL ? s + 3 : cfg->server.issuer;
-}
-
-/* The error page's layout serves every answer here; a render failure is a 500. */
+/* The error page's layout serves every answer here. */
 static void
 respond_page(struct http_request *req, unsigned status, const char *title,
     const char *message)
 {
-	const struct config *cfg = http_server(req)->cfg;
-	const struct tpl_var vars[] = {
-		TPL_TEXT("issuer_host", issuer_host(cfg)),
-		TPL_TEXT("title", title),
-		TPL_TEXT("message", message),
-	};
-	struct tpl_set *set = tpl_current();
-	char *html = NULL;
-	size_t len = 0;
-
-	if (set != NULL && tpl_render(tpl_page(set, TPL_ERROR), vars,
-	    sizeof(vars) / sizeof(vars[0]), &html, &len) == 0)
-		http_respond(req, status, TPL_CONTENT_TYPE, html, len);
-	else
-		http_respond_error(req, 500, "server_error", "the page could not be shown");
-	free(html);
-	tpl_set_unref(set);
+	page_error(req, status, title, message, NULL);
 }
 
 static void
 respond_signed_out(struct http_request *req)
 {
-	char *c = session_set_cookie(http_server(req)->cfg, COOKIE_SESSION, "", 0);
-
 	respond_page(req, 200, "Signed out",
 	    "You have signed out of the company sign-in. Close this window, or sign in "
 	    "again from the application.");
-	if (c != NULL)
-		http_add_header(req, "Set-Cookie", c);
-	free(c);
+	page_set_cookie(req, COOKIE_SESSION, "", 0);
 }
 
 /*

@@ -32,9 +32,9 @@
  * no signature work and no store read, and still sees a revocation made
  * anywhere within about a second.
  *
- * Hooks for issue 4's other credentials: API keys (idb_…) and a plugin's
- * service secrets are recognised in other_credential() before the JWT
- * path; API keys are refused there today.
+ * API keys (idb_…) go to verify_apikey.c before anything else; a plugin's
+ * service secrets are recognised in service_credential() before the JWT
+ * path.
  *
  * Service secrets (service_http): a Bearer value with no '.' (so not a
  * JWT) and not idb_… is hashed (SHA-256) and compared in constant time
@@ -250,20 +250,15 @@ out:
 }
 
 /*
- * Hook for the credentials that are not JWTs (issue 4): an API key (idb_…,
- * user_http plugins) and a plugin's service secret (service_http).  true
- * when token is one of those kinds; then *v_r says what became of it and,
- * when V_OK, *r_r holds its result (one reference).  Scopes are checked by
- * the caller.  API keys are not built yet: such a token is invalid.
+ * A plugin's service secret (service_http): any token without a '.'
+ * (API keys were routed to verify_apikey.c before).  true when token is
+ * of that kind; then *v_r says what became of it and, when V_OK, *r_r
+ * holds its result (one reference).  Scopes are checked by the caller.
  */
 static bool
-other_credential(struct server *srv, const char *token, const struct plugin_cfg *plugin,
+service_credential(struct server *srv, const char *token, const struct plugin_cfg *plugin,
     struct verify_result **r_r, enum verdict *v_r)
 {
-	if (strncmp(token, "idb_", 4) == 0) {
-		*v_r = V_INVALID_TOKEN;
-		return true;
-	}
 	if (strchr(token, '.') == NULL) {       /* a compact JWT has two */
 		*v_r = check_service_secret(srv->cfg, token, plugin, r_r);
 		return true;
@@ -410,7 +405,7 @@ h_verify(struct http_request *req)
 		strlist_free(&want);
 		return o;
 	}
-	if (!other_credential(srv, token, plugin, &r, &v)) {
+	if (!service_credential(srv, token, plugin, &r, &v)) {
 		v = check_jwt(srv, token, &r);
 		if (v == V_OK && plugin != NULL &&
 		    (audience == NULL || !verify_result_has_aud(r, audience)))

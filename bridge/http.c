@@ -48,6 +48,11 @@ const struct route http_routes[] = {
 	{ "POST", "/revoke", h_revoke },
 	{ "POST", "/logout", h_logout },
 	{ "GET", "/verify", h_verify },
+	{ "GET", "/keys", h_keys },
+	{ "POST", "/keys", h_keys },
+	{ "GET", "/api/keys", h_api_keys },
+	{ "POST", "/api/keys", h_api_keys },
+	{ "DELETE", "/api/keys/*", h_api_keys },
 	/* /plugins/NAME/ai-plugin.json: h_plugins checks the rest. */
 	{ "GET", "/plugins/*", h_plugins },
 };

@@ -114,5 +114,7 @@ enum http_outcome h_introspect(struct http_request *req);
 enum http_outcome h_revoke(struct http_request *req);
 enum http_outcome h_logout(struct http_request *req);
 enum http_outcome h_verify(struct http_request *req);
+enum http_outcome h_keys(struct http_request *req);
+enum http_outcome h_api_keys(struct http_request *req);
 
 #endif

@@ -21,6 +21,7 @@ static const struct {
 	{ "client", cmd_client, "add, list or remove OAuth clients kept in the store" },
 	{ "manifest", cmd_manifest, "print a plugin's ai-plugin.json" },
 	{ "keys", cmd_keys, "list, issue or revoke per-employee API keys" },
+	{ "user", cmd_user, "revoke everything one person holds (offboarding)" },
 };
 
 static void

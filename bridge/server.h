@@ -22,6 +22,7 @@ struct dircache;
 struct ratelimit;
 struct delayq;
 struct verifycache;
+struct keyusage;
 
 /* The directory's last health probe, shared by /healthz requests. */
 struct health_cache {
@@ -43,6 +44,7 @@ struct server {
 	struct ratelimit *ratelimit; /* login throttling (ratelimit.h) */
 	struct delayq *delayq;       /* resumes failed sign-ins after the minimum time */
 	struct verifycache *verifycache; /* /verify results by token hash (verifycache.h) */
+	struct keyusage *keyusage;   /* API key uses awaiting their batched write (keyusage.h) */
 };
 
 /* Answers a directory health probe, cached for IDB_HEALTH_CACHE_S. */

@@ -17,6 +17,7 @@
 #include "store_oauth.h"        /* enum store_result, STORE_HASH_LEN */
 
 struct store;
+struct keyusage_entry;
 
 /* A row (without the hash).  Strings owned; store_apikey_clear(). */
 struct store_apikey {
@@ -32,11 +33,18 @@ struct store_apikey {
 void store_apikey_clear(struct store_apikey *k);
 void store_apikeys_free(struct store_apikey *keys, size_t n);
 
-/* Add a key; *id_r gets its id.  expires_at 0: never. */
-int store_apikey_insert(struct store *st, const char *prefix,
-    const unsigned char hash[STORE_HASH_LEN], const char *user_id, const char *username,
-    const char *name, const char *scope, int64_t now, int64_t expires_at, int64_t *id_r,
-    char **err_r) IDB_WUR;
+/* A key to add.  expires_at 0: never; max_live 0: no limit. */
+struct store_apikey_new {
+	const char *prefix;
+	const unsigned char *hash;      /* STORE_HASH_LEN bytes */
+	const char *user_id, *username, *name, *scope;
+	int64_t expires_at;
+	unsigned max_live;              /* refuse when user_id holds this many live keys */
+};
+
+/* Add a key: 0 and *id_r, 1 when the owner already holds max_live live keys, or -1. */
+int store_apikey_insert(struct store *st, const struct store_apikey_new *k, int64_t now,
+    int64_t *id_r, char **err_r) IDB_WUR;
 
 /*
  * The key with this prefix whose hash matches (compared in constant time):
@@ -58,6 +66,14 @@ int store_apikeys_revoke_user(struct store *st, const char *username, int64_t no
 
 /* How many live (not revoked, not expired at now) keys username holds. */
 int store_apikeys_count(struct store *st, const char *username, int64_t now, int64_t *n_r,
+    char **err_r) IDB_WUR;
+
+/*
+ * Record the keys' latest uses (keyusage.h's batch) in one BEGIN IMMEDIATE
+ * transaction: last_used_at becomes the later of its value and used_at, so
+ * an older batch never moves it back.  Ids no longer stored are skipped.
+ */
+int store_apikeys_touch(struct store *st, const struct keyusage_entry *v, size_t n,
     char **err_r) IDB_WUR;
 
 #endif

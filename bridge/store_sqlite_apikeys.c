@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "keyusage.h"
 #include "store.h"
 #include "store_apikeys.h"
 #include "store_sqlite_int.h"
@@ -62,20 +63,31 @@ read_row(sqlite3_stmt *s, struct store_apikey *k)
 }
 
 int
-store_apikey_insert(struct store *st, const char *prefix, const unsigned char hash[STORE_HASH_LEN],
-    const char *user_id, const char *username, const char *name, const char *scope, int64_t now,
-    int64_t expires_at, int64_t *id_r, char **err_r)
+store_apikey_insert(struct store *st, const struct store_apikey_new *k, int64_t now,
+    int64_t *id_r, char **err_r)
 {
 	struct store_stmt q = { 0 };
-	int r = -1;
+	int r = -1, rc;
 
 	*err_r = NULL;
+	/*
+	 * One statement: a write statement holds the write lock from its start,
+	 * so the count and the insert cannot interleave with another insert and
+	 * two concurrent requests cannot pass the limit together.
+	 */
 	if (store_stmt_prepare(st, &q, err_r, "INSERT INTO api_keys (prefix, hash, user_id,"
-	    " username, name, scope, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
-	    " nullif(?, 0)) RETURNING id", "shssssii", prefix, hash, user_id, username, name, scope,
-	    now, expires_at) != 0)
+	    " username, name, scope, created_at, expires_at) SELECT ?, ?, ?, ?, ?, ?, ?,"
+	    " nullif(?, 0) WHERE ? = 0 OR (SELECT count(*) FROM api_keys WHERE user_id = ?"
+	    " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)) < ?"
+	    " RETURNING id", "shssssiiisii", k->prefix, k->hash, k->user_id, k->username,
+	    k->name, k->scope, now, k->expires_at, (int64_t)k->max_live, k->user_id, now,
+	    (int64_t)k->max_live) != 0)
 		return -1;
-	if (sqlite3_step(q.s) != SQLITE_ROW) {
+	if ((rc = sqlite3_step(q.s)) == SQLITE_DONE) {
+		r = 1;  /* the limit: nothing inserted */
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
 		r = store_sqlite_error(q.db, "insert api key", err_r);
 		goto out;
 	}
@@ -190,4 +202,42 @@ store_apikeys_count(struct store *st, const char *username, int64_t now, int64_t
 	return store_stmt_int64(st, n_r, err_r, "SELECT count(*) FROM api_keys WHERE username = ?"
 	    " COLLATE NOCASE AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
 	    "si", username, now);
+}
+
+int
+store_apikeys_touch(struct store *st, const struct keyusage_entry *v, size_t n, char **err_r)
+{
+	struct store_stmt q = { 0 };
+	sqlite3 *db;
+	int rc = SQLITE_DONE;
+
+	*err_r = NULL;
+	if (n == 0)
+		return 0;
+	if ((db = store_tx_begin(st, "BEGIN IMMEDIATE", err_r)) == NULL)
+		return -1;
+	/* One statement, re-bound per key: the batch may hold thousands. */
+	if (store_stmt_prepare(st, &q, err_r, "UPDATE api_keys SET last_used_at ="
+	    " max(coalesce(last_used_at, 0), ?1) WHERE id = ?2", "") != 0)
+		goto fail;
+	for (size_t i = 0; i < n && rc == SQLITE_DONE; i++) {
+		sqlite3_reset(q.s);
+		if (sqlite3_bind_int64(q.s, 1, v[i].used_at) != SQLITE_OK ||
+		    sqlite3_bind_int64(q.s, 2, v[i].key_id) != SQLITE_OK)
+			rc = SQLITE_MISUSE;
+		else
+			rc = sqlite3_step(q.s);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlite_error(db, "record api key uses", err_r);
+		goto fail;
+	}
+	store_stmt_finish(&q);
+	if (store_tx_commit(st, err_r) != 0)
+		goto fail;
+	return 0;
+fail:
+	store_stmt_finish(&q);
+	store_tx_rollback(db);
+	return -1;
 }

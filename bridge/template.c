@@ -2,12 +2,12 @@
  * template.c — compile the HTML pages once, render them with escaped values.
  *
  * A page is compiled into a flat list of ops: literal text, a variable, a
- * URL variable, the current list item, and sections whose body is the ops
- * up to `end`.  While compiling, a small HTML tokenizer follows the literal
- * text so each placeholder knows its context (text, quoted attribute value,
- * tag, comment, <script>…) and the unsafe ones are refused at load time,
- * with FILE:LINE, rather than trusted at render time.  See template.h for
- * the syntax and the rules.
+ * URL variable, the current list item or a field of the current row, and
+ * sections whose body is the ops up to `end`.  While compiling, a small
+ * HTML tokenizer follows the literal text so each placeholder knows its
+ * context (text, quoted attribute value, tag, comment, <script>…) and the
+ * unsafe ones are refused at load time, with FILE:LINE, rather than
+ * trusted at render time.  See template.h for the syntax and the rules.
  */
 #include "autoconfig.h"
 
@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,22 +33,32 @@
 
 /* ---- the pages and their variables --------------------------------------- */
 
-enum var_kind { K_TEXT, K_URL, K_LIST };
+enum var_kind { K_TEXT, K_URL, K_LIST, K_ROWS };
 
 struct var_spec {
 	const char *name;
 	enum var_kind kind;
 };
 
+/* The fields of a K_ROWS variable's rows, in the order callers pass them. */
+struct rows_spec {
+	const char *var;
+	const char *const *fields;
+	size_t n_fields;
+};
+
 struct page_spec {
 	const char *file;
 	const struct var_spec *vars;
 	size_t n_vars;
+	const struct rows_spec *rows;
+	size_t n_rows;
 };
 
 static const struct var_spec login_vars[] = {
 	{ "issuer_host", K_TEXT }, { "client_name", K_TEXT }, { "scopes", K_LIST },
 	{ "error", K_TEXT }, { "username", K_TEXT }, { "csrf", K_TEXT },
+	{ "purpose", K_TEXT }, { "action", K_URL },
 };
 static const struct var_spec consent_vars[] = {
 	{ "issuer_host", K_TEXT }, { "client_name", K_TEXT }, { "scopes", K_LIST },
@@ -57,14 +68,34 @@ static const struct var_spec error_vars[] = {
 	{ "issuer_host", K_TEXT }, { "title", K_TEXT }, { "message", K_TEXT },
 	{ "back_url", K_URL }, { "back_label", K_TEXT },
 };
+static const struct var_spec keys_vars[] = {
+	{ "issuer_host", K_TEXT }, { "user", K_TEXT }, { "csrf", K_TEXT },
+	{ "error", K_TEXT }, { "notice", K_TEXT }, { "new_key", K_TEXT },
+	{ "new_key_name", K_TEXT }, { "limit_note", K_TEXT }, { "keys", K_ROWS },
+	{ "scopes", K_LIST }, { "lifetimes", K_ROWS },
+};
+static const char *const key_fields[] = {
+	"id", "name", "scopes", "created", "last_used", "expires",
+};
+static const char *const lifetime_fields[] = { "value", "label" };
+#define FIELDS(v, f) { v, f, sizeof(f) / sizeof(f[0]) }
+static const struct rows_spec keys_rows[] = {
+	FIELDS("keys", key_fields), FIELDS("lifetimes", lifetime_fields),
+};
+#undef FIELDS
 
-#define SPEC(f, v) { f, v, sizeof(v) / sizeof(v[0]) }
+#define N_OF(a) (sizeof(a) / sizeof(a[0]))
+#define SPEC(f, v) { f, v, N_OF(v), NULL, 0 }
+#define SPEC_ROWS(f, v, r) { f, v, N_OF(v), r, N_OF(r) }
 static const struct page_spec pages[TPL_N_PAGES] = {
 	[TPL_LOGIN] = SPEC("login.html", login_vars),
 	[TPL_CONSENT] = SPEC("consent.html", consent_vars),
 	[TPL_ERROR] = SPEC("error.html", error_vars),
+	[TPL_KEYS] = SPEC_ROWS("keys.html", keys_vars, keys_rows),
 };
 #undef SPEC
+#undef SPEC_ROWS
+#undef N_OF
 
 _Static_assert(sizeof(login_vars) / sizeof(login_vars[0]) <= IDB_MAX_TEMPLATE_VARS,
     "login.html has too many variables");
@@ -72,8 +103,31 @@ _Static_assert(sizeof(consent_vars) / sizeof(consent_vars[0]) <= IDB_MAX_TEMPLAT
     "consent.html has too many variables");
 _Static_assert(sizeof(error_vars) / sizeof(error_vars[0]) <= IDB_MAX_TEMPLATE_VARS,
     "error.html has too many variables");
+_Static_assert(sizeof(keys_vars) / sizeof(keys_vars[0]) <= IDB_MAX_TEMPLATE_VARS,
+    "keys.html has too many variables");
 
 #define STYLESHEET_FILE "style.css"
+
+/* The fields of page's rows variable var (none for any other variable). */
+static const struct rows_spec *
+rows_of(const struct page_spec *page, const char *var)
+{
+	static const struct rows_spec none = { NULL, NULL, 0 };
+
+	for (size_t i = 0; i < page->n_rows; i++)
+		if (strcmp(page->rows[i].var, var) == 0)
+			return &page->rows[i];
+	return &none;
+}
+
+/* The first field's name, for the hints in error messages. */
+static const char *
+first_field(const struct page_spec *page, const char *var)
+{
+	const struct rows_spec *r = rows_of(page, var);
+
+	return r->n_fields > 0 ? r->fields[0] : "field";
+}
 
 const char *
 tpl_page_file(enum tpl_page_id page)
@@ -87,8 +141,8 @@ enum op_type {
 	OP_TEXT,     /* text[off, off+len) */
 	OP_VAR,      /* escaped value of var */
 	OP_URL,      /* escaped value of var if it is a safe URL, else "#" */
-	OP_ITEM,     /* escaped current list item */
-	OP_EACH,     /* body once per item of list var */
+	OP_ITEM,     /* escaped current list item, or field `field` of the row */
+	OP_EACH,     /* body once per item (row) of list (rows) var */
 	OP_IF,       /* body once if var is non-empty */
 	OP_UNLESS,   /* body once if var is empty */
 };
@@ -96,6 +150,7 @@ enum op_type {
 struct op {
 	enum op_type type;
 	unsigned var;        /* index into the page's variables */
+	unsigned field;      /* OP_ITEM: index into the row; 0 for a list item */
 	size_t off, len;     /* OP_TEXT */
 	size_t end;          /* sections: the first op after the body */
 };
@@ -520,13 +575,14 @@ find_var(const struct compiler *c, const char *name)
 	return -1;
 }
 
-static bool
-in_each(const struct compiler *c)
+/* The {{#list}} or {{#rows}} section around c->pos (they never nest), or NULL. */
+static const struct var_spec *
+enclosing_each(const struct compiler *c)
 {
 	for (size_t i = 0; i < c->depth; i++)
 		if (c->stack[i].type == OP_EACH)
-			return true;
-	return false;
+			return &c->t->spec->vars[c->stack[i].var];
+	return NULL;
 }
 
 /* Why a placeholder cannot stand here (NULL: it can).  url: {{url:name}}. */
@@ -590,11 +646,11 @@ open_section(struct compiler *c, char sigil, const char *name, int var)
 	}
 	if (sigil == '^')
 		op.type = OP_UNLESS;
-	else if (sigil == '#' && kind == K_LIST)
+	else if (sigil == '#' && (kind == K_LIST || kind == K_ROWS))
 		op.type = OP_EACH;
 	else
 		op.type = OP_IF;
-	if (op.type == OP_EACH && in_each(c)) {
+	if (op.type == OP_EACH && enclosing_each(c) != NULL) {
 		compile_error(c, c->line, "{{#%s}} inside another list", name);
 		return -1;
 	}
@@ -626,6 +682,47 @@ close_section(struct compiler *c, const char *name, int var)
 	return 0;
 }
 
+/* {{.}} or {{.field}}: the item or row of the enclosing {{#list}} / {{#rows}}. */
+static int
+item_op(struct compiler *c, bool url, const char *name, struct op *op)
+{
+	const struct var_spec *each = enclosing_each(c);
+	const struct rows_spec *rows;
+
+	op->type = OP_ITEM;
+	if (name[1] == '\0') {
+		if (url || each == NULL) {
+			compile_error(c, c->line, "{{%s.}} outside a {{#list}}", url ? "url:" : "");
+			return -1;
+		}
+		if (each->kind == K_ROWS) {
+			compile_error(c, c->line, "{{.}} inside {{#%s}}, whose rows have fields: "
+			    "use {{.%s}}", each->name, first_field(c->t->spec, each->name));
+			return -1;
+		}
+		return 0;
+	}
+	if (url) {
+		compile_error(c, c->line, "{{url:%s}} is not a URL variable", name);
+		return -1;
+	}
+	if (each == NULL) {
+		compile_error(c, c->line, "{{%s}} outside a {{#rows}} section", name);
+		return -1;
+	}
+	if (each->kind != K_ROWS) {
+		compile_error(c, c->line, "{{%s}} inside the list {{#%s}}: use {{.}}", name,
+		    each->name);
+		return -1;
+	}
+	rows = rows_of(c->t->spec, each->name);
+	for (op->field = 0; op->field < rows->n_fields; op->field++)
+		if (strcmp(rows->fields[op->field], name + 1) == 0)
+			return 0;
+	compile_error(c, c->line, "unknown field {{%s}} (not a field of %s)", name, each->name);
+	return -1;
+}
+
 static int
 value_placeholder(struct compiler *c, bool url, const char *name, int var)
 {
@@ -636,21 +733,19 @@ value_placeholder(struct compiler *c, bool url, const char *name, int var)
 		compile_error(c, c->line, "{{%s%s}}: %s", url ? "url:" : "", name, why);
 		return -1;
 	}
-	if (strcmp(name, ".") == 0) {
-		if (url || !in_each(c)) {
-			compile_error(c, c->line, "{{%s.}} outside a {{#list}}", url ? "url:" : "");
+	if (name[0] == '.') {
+		if (item_op(c, url, name, &op) < 0)
 			return -1;
-		}
-		op.type = OP_ITEM;
 	} else {
-		enum var_kind kind = c->t->spec->vars[var].kind;
+		const struct var_spec *spec = &c->t->spec->vars[var];
 
-		if (kind == K_LIST) {
-			compile_error(c, c->line, "{{%s}} is a list: use {{#%s}}{{.}}{{/%s}}",
-			    name, name, name);
+		if (spec->kind == K_LIST || spec->kind == K_ROWS) {
+			compile_error(c, c->line, "{{%s}} is a list%s: use {{#%s}}{{.%s}}{{/%s}}",
+			    name, spec->kind == K_ROWS ? " of rows" : "", name,
+			    spec->kind == K_ROWS ? first_field(c->t->spec, name) : "", name);
 			return -1;
 		}
-		if (url != (kind == K_URL)) {
+		if (url != (spec->kind == K_URL)) {
 			compile_error(c, c->line, url ? "{{url:%s}} is not a URL variable" :
 			    "{{%s}} is a URL: use {{url:%s}}", name, name);
 			return -1;
@@ -661,11 +756,16 @@ value_placeholder(struct compiler *c, bool url, const char *name, int var)
 	return add_op(c, &op);
 }
 
+/* A variable name, "." or ".field". */
 static bool
 valid_name(const char *s, size_t n)
 {
 	if (n == 1 && s[0] == '.')
 		return true;
+	if (n > 1 && s[0] == '.') {
+		s++;
+		n--;
+	}
 	if (n == 0 || n > MAX_NAME_LEN || !(s[0] >= 'a' && s[0] <= 'z'))
 		return false;
 	for (size_t i = 1; i < n; i++)
@@ -680,7 +780,7 @@ placeholder(struct compiler *c)
 {
 	const char *p = c->text + c->pos + 2;
 	const char *close = NULL;
-	char sigil[2] = "", name[MAX_NAME_LEN + 1];
+	char sigil[2] = "", name[MAX_NAME_LEN + 2];   /* ".field" and the NUL */
 	size_t avail = c->len - c->pos - 2, n;
 	bool url = false;
 	int var = -1;
@@ -705,7 +805,7 @@ placeholder(struct compiler *c)
 	n = (size_t)(close - p);
 	memcpy(name, p, n);
 	name[n] = '\0';
-	if (strcmp(name, ".") != 0 && (var = find_var(c, name)) < 0) {
+	if (name[0] != '.' && (var = find_var(c, name)) < 0) {
 		compile_error(c, c->line, "unknown placeholder {{%s%s%s}} (not a variable of %s)",
 		    sigil, url ? "url:" : "", name,
 		    c->t->spec->file);
@@ -826,6 +926,15 @@ struct out {
 };
 
 static void
+out_free(struct out *o)
+{
+	if (o->buf != NULL)
+		explicit_bzero(o->buf, o->len);
+	free(o->buf);
+	o->buf = NULL;
+}
+
+static void
 out_put(struct out *o, const char *s, size_t n)
 {
 	if (o->err != 0 || n == 0)
@@ -842,10 +951,14 @@ out_put(struct out *o, const char *s, size_t n)
 			cap *= 2;
 		if (cap > IDB_MAX_TEMPLATE_OUTPUT + 1)
 			cap = IDB_MAX_TEMPLATE_OUTPUT + 1;
-		if ((b = realloc(o->buf, cap)) == NULL) {
+		/* Not realloc: the old buffer may hold a secret and is wiped first. */
+		if ((b = malloc(cap)) == NULL) {
 			o->err = ENOMEM;
 			return;
 		}
+		if (o->len != 0)
+			memcpy(b, o->buf, o->len);
+		out_free(o);
 		o->buf = b;
 		o->cap = cap;
 	}
@@ -927,12 +1040,18 @@ var_nonempty(const struct tpl_var *v)
 {
 	if (v == NULL)
 		return false;
+	if (v->is_rows)
+		return v->n_rows > 0;
 	return v->is_list ? v->n_items > 0 : var_len(v) > 0;
 }
 
+/*
+ * cur is the current list item (cur[0]) or row (cur[field]) inside an
+ * {{#list}} / {{#rows}} section, NULL outside.
+ */
 static void
 render_ops(struct out *o, const struct tpl *t, size_t from, size_t to,
-    const struct tpl_var *const *bound, const char *item)
+    const struct tpl_var *const *bound, const char *const *cur)
 {
 	for (size_t i = from; i < to && o->err == 0;) {
 		const struct op *op = &t->ops[i];
@@ -953,22 +1072,54 @@ render_ops(struct out *o, const struct tpl *t, size_t from, size_t to,
 				out_put(o, "#", 1);
 			break;
 		case OP_ITEM:
-			out_escaped(o, item, strlen(item));
+			out_escaped(o, cur[op->field], strlen(cur[op->field]));
 			break;
 		case OP_EACH:
-			for (size_t k = 0; v != NULL && k < v->n_items; k++)
-				render_ops(o, t, i + 1, op->end, bound, v->items[k]);
+			for (size_t k = 0; v != NULL && v->is_rows && k < v->n_rows; k++)
+				render_ops(o, t, i + 1, op->end, bound, v->cells + k * v->n_fields);
+			for (size_t k = 0; v != NULL && v->is_list && k < v->n_items; k++)
+				render_ops(o, t, i + 1, op->end, bound, v->items + k);
 			i = op->end;
 			continue;
 		case OP_IF:
 		case OP_UNLESS:
 			if (var_nonempty(v) == (op->type == OP_IF))
-				render_ops(o, t, i + 1, op->end, bound, item);
+				render_ops(o, t, i + 1, op->end, bound, cur);
 			i = op->end;
 			continue;
 		}
 		i++;
 	}
+}
+
+/* Whether v has the kind and shape of page's variable k, and no NULL string. */
+static bool
+value_fits(const struct page_spec *page, size_t k, const struct tpl_var *v)
+{
+	const struct var_spec *spec = &page->vars[k];
+	const char *const *strings;
+	size_t n;
+
+	if (v->is_list && v->is_rows)
+		return false;
+	if (v->is_rows) {
+		if (spec->kind != K_ROWS || v->n_fields == 0 ||
+		    v->n_fields != rows_of(page, spec->name)->n_fields ||
+		    v->n_rows > SIZE_MAX / v->n_fields)
+			return false;
+		strings = v->cells;
+		n = v->n_rows * v->n_fields;
+	} else if (v->is_list) {
+		if (spec->kind != K_LIST)
+			return false;
+		strings = v->items;
+		n = v->n_items;
+	} else
+		return spec->kind == K_TEXT || spec->kind == K_URL;
+	for (size_t j = 0; j < n; j++)
+		if (strings == NULL || strings[j] == NULL)
+			return false;
+	return true;
 }
 
 /* Match the caller's values to the page's variables; -1 on a caller bug. */
@@ -983,12 +1134,8 @@ bind_vars(const struct tpl *t, const struct tpl_var *vars, size_t n_vars,
 		for (k = 0; k < t->spec->n_vars; k++)
 			if (v->name != NULL && strcmp(t->spec->vars[k].name, v->name) == 0)
 				break;
-		if (k == t->spec->n_vars || bound[k] != NULL ||
-		    v->is_list != (t->spec->vars[k].kind == K_LIST))
+		if (k == t->spec->n_vars || bound[k] != NULL || !value_fits(t->spec, k, v))
 			return -1;
-		for (size_t j = 0; v->is_list && j < v->n_items; j++)
-			if (v->items == NULL || v->items[j] == NULL)
-				return -1;
 		bound[k] = v;
 	}
 	return 0;
@@ -1012,7 +1159,7 @@ tpl_render(const struct tpl *t, const struct tpl_var *vars, size_t n_vars, char 
 	if (o.err == 0 && o.buf == NULL && (o.buf = malloc(1)) == NULL)
 		o.err = ENOMEM;
 	if (o.err != 0) {
-		free(o.buf);
+		out_free(&o);
 		errno = o.err;
 		return -1;
 	}

@@ -2,7 +2,7 @@
  * template.h — the HTML pages: a tiny, strict template engine.
  *
  * The pages live in `[server] templates` (login.html, consent.html,
- * error.html and style.css).  tpl_set_load() reads and compiles all of them
+ * keys.html, error.html and style.css).  tpl_set_load() reads and compiles all of them
  * at once; tpl_reload() does that and swaps the new set in as the process's
  * current one (start-up and SIGHUP), so a request sees either the old set or
  * the new one, never half of each.  A handler does:
@@ -21,6 +21,15 @@
  *	}
  *	tpl_set_unref(set);
  *
+ * A rows variable (a table) is passed flat, row-major: n_rows × n_fields
+ * strings, the fields in the order the page declares them (listed below):
+ *
+ *	const char *const cells[] = {
+ *		"value1", "label1",
+ *		"value2", "label2",
+ *	};
+ *	TPL_ROWS("lifetimes", cells, 2, 2)
+ *
  * Template syntax (nothing else; a "{{" that is not one of these is a load
  * error, so a page cannot contain a literal "{{"):
  *
@@ -33,10 +42,18 @@
  *	               ("javascript:", "data:", "//evil", spaces…) renders "#".
  *	{{#name}}…{{/name}}
  *	               text variable: shown when non-empty;
- *	               list variable: shown once per item, {{.}} being the item.
- *	{{?name}}…{{/name}}   shown once when the text/list is non-empty.
- *	{{^name}}…{{/name}}   shown when the text/list is empty or not given.
+ *	               list variable: shown once per item, {{.}} being the item;
+ *	               rows variable: shown once per row, {{.field}} being
+ *	               that field of the row.
+ *	{{?name}}…{{/name}}   shown once when the text/list/rows is non-empty.
+ *	{{^name}}…{{/name}}   shown when the text/list/rows is empty or not
+ *	               given.
  *	{{.}}          the current list item (only inside {{#list}}…{{/list}}).
+ *	{{.field}}     a field of the current row (only inside
+ *	               {{#rows}}…{{/rows}}), escaped like {{name}} and allowed
+ *	               where {{name}} is (so never in a URL attribute).
+ *
+ * A {{#list}} or {{#rows}} section cannot open inside another one.
  *
  * Names are [a-z][a-z0-9_]*.  Each page has a fixed set of variables (listed
  * below); a template naming any other is refused at load with FILE:LINE.
@@ -52,19 +69,27 @@
  *
  * Rendering: a variable the caller does not pass renders as the empty
  * string (and its sections as empty).  Passing a name the page does not
- * have, passing one twice, or a list for a text variable (or the reverse)
+ * have, passing one twice, a value of the wrong kind (text, list, rows),
+ * rows whose n_fields is not the page's, or a NULL list item or row cell
  * is a programming error: tpl_render fails with EINVAL.  In values, bytes
  * that are not valid UTF-8, NUL (TPL_TEXTN) and C0 controls other than
  * tab/LF/CR become U+FFFD.  Output over IDB_MAX_TEMPLATE_OUTPUT fails with
- * E2BIG, never a cut page.
+ * E2BIG, never a cut page.  The output buffer grows without leaving copies
+ * in freed memory, so a page that shows a secret (keys.html's new_key)
+ * exists only in the returned buffer: wipe it (explicit_bzero) before free.
  *
  * Compiled templates are read-only: any number of threads may render from
  * the same set at once.  Sets are reference counted.
  *
  * Page variables (kind in brackets):
- *   login.html   issuer_host client_name error username csrf [text],
+ *   login.html   issuer_host client_name error username csrf purpose [text],
+ *                action [url] (where the form posts: /authorize or /keys),
  *                scopes [list]
  *   consent.html issuer_host client_name user csrf [text], scopes [list]
+ *   keys.html    issuer_host user csrf error notice new_key new_key_name
+ *                limit_note [text], scopes [list],
+ *                keys [rows: id name scopes created last_used expires],
+ *                lifetimes [rows: value label]
  *   error.html   issuer_host title message back_label [text],
  *                back_url [url]
  * style.css is not a template: it is served verbatim (tpl_stylesheet).
@@ -79,9 +104,9 @@
 #define TPL_CONTENT_TYPE "text/html; charset=utf-8"
 #define TPL_CSS_CONTENT_TYPE "text/css; charset=utf-8"
 
-enum tpl_page_id { TPL_LOGIN, TPL_CONSENT, TPL_ERROR, TPL_N_PAGES };
+enum tpl_page_id { TPL_LOGIN, TPL_CONSENT, TPL_ERROR, TPL_KEYS, TPL_N_PAGES };
 
-/* One value a caller passes: a text (str, or str+len) or a list. */
+/* One value a caller passes: a text (str, or str+len), a list or rows. */
 struct tpl_var {
 	const char *name;
 	const char *str;               /* text; NULL = empty */
@@ -90,11 +115,16 @@ struct tpl_var {
 	bool is_list;
 	const char *const *items;      /* list: n_items NUL-terminated strings */
 	size_t n_items;
+	bool is_rows;
+	const char *const *cells;      /* rows: n_rows × n_fields strings, row-major */
+	size_t n_rows, n_fields;
 };
 
 #define TPL_TEXT(n, s) { .name = (n), .str = (s) }
 #define TPL_TEXTN(n, s, l) { .name = (n), .str = (s), .len = (l), .has_len = true }
 #define TPL_LIST(n, it, cnt) { .name = (n), .is_list = true, .items = (it), .n_items = (cnt) }
+#define TPL_ROWS(n, c, rows, fields) { .name = (n), .is_rows = true, .cells = (c), \
+	.n_rows = (rows), .n_fields = (fields) }
 
 struct tpl;       /* one compiled page */
 struct tpl_set;   /* every page and the stylesheet of one directory */

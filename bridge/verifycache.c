@@ -332,7 +332,7 @@ verifycache_get(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN]
 	pthread_mutex_lock(&vc->lock);
 	if ((e = find(vc, hash, &link)) == NULL)
 		goto out;
-	if (now >= e->r->exp + IDB_JWT_CLOCK_SKEW_S) {
+	if (now >= e->r->exp + (e->r->key_id != 0 ? 0 : IDB_JWT_CLOCK_SKEW_S)) {
 		drop(vc, e);
 		goto out;
 	}

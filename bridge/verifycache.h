@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "bridge.h"
+#include "keyusage.h"
 
 #define VERIFYCACHE_MAX_ENTRIES 16384   /* cached results; the oldest used go first */
 #define VERIFYCACHE_RECHECK_MS 1000     /* how often the store's data version is read */
@@ -44,9 +45,9 @@
 struct store;
 struct verifycache;
 
-/* What a valid token says, as /verify needs it.  Immutable once made. */
+/* What a valid token says, as /verify needs it.  Immutable once made (but usage). */
 struct verify_result {
-	char *sub;              /* immutable directory id */
+	char *sub;              /* a JWT's sub (directory id); an API key owner's login name */
 	char *client_id;
 	char *scope;            /* space-separated */
 	char *jti;
@@ -54,7 +55,10 @@ struct verify_result {
 	size_t n_aud;
 	char **groups;          /* n_groups strings */
 	size_t n_groups;
-	int64_t exp;
+	int64_t exp;            /* a JWT's exp (kept until exp + clock skew); an API key's
+				   result is kept until exp exactly */
+	int64_t key_id;         /* an API key's store id; 0 for a JWT or a service secret */
+	struct keyusage_mark usage;     /* an API key's use bookkeeping (keyusage.h): mutable */
 	/* private */
 	_Atomic unsigned refs;
 };

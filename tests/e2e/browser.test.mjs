@@ -10,9 +10,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { directoryUsers, newSecret, outputDir, requireBuilt, startDaemon, startSlapd } from './daemon.mjs';
+import {
+  directoryUsers, launchChromium, newSecret, outputDir, requireBuilt, startDaemon, startSlapd,
+} from './daemon.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const AUDIENCE = 'https://jira-plugin.example.com';
@@ -45,12 +46,7 @@ before(async () => {
       'plugin jira': { auth: 'oauth', client: 'jira', audience: AUDIENCE },
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium(CHROMIUM);
 });
 
 after(async () => {

@@ -16,6 +16,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 
 export const srcdir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const builddir = process.env.IDBRIDGE_BUILDDIR ??
@@ -281,4 +282,14 @@ export function hiddenField(html, name) {
   assert.ok(m, `the page has a hidden ${name} field:\n${html}`);
   return m[1].replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+}
+
+// Debian's chromium, headless, as every browser test starts it.
+export function launchChromium(executablePath) {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
 }

@@ -506,6 +506,13 @@ static const struct error_case error_cases[] = {
 	{ BASE "[tokens]\nsigning_alg = rs256\n", 8, "'rs256' is not RS256", 1 },
 	{ BASE "[tokens]\ndirectory_cache_ttl = 3601\n", 8,
 	  "[tokens] directory_cache_ttl: '3601' is not a number from 0 to 3600", 1 },
+	/* [apikeys] last_used_interval: 0 would write on every use; an hour at most. */
+	{ BASE "[apikeys]\nlast_used_interval = 0\n", 8,
+	  "[apikeys] last_used_interval: '0' is not a number from 1 to 3600", 1 },
+	{ BASE "[apikeys]\nlast_used_interval = 3601\n", 8,
+	  "[apikeys] last_used_interval: '3601' is not a number from 1 to 3600", 1 },
+	{ BASE "[apikeys]\nlast_used_interval = 5s\n", 8,
+	  "[apikeys] last_used_interval: '5s' is not a number", 1 },
 	{ BASE "[tokens]\nrefresh_max_ttl = 31536001\n", 8,
 	  "[tokens] refresh_max_ttl: '31536001' is not a number", 1 },
 	{ BASE "[tokens]\nrefresh_max_ttl = 86400\n", 8,
@@ -894,6 +901,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->tokens.directory_cache_ttl, 300);
 	assert_int_equal(cfg->tokens.refresh_max_ttl, 7776000);
 	assert_int_equal(cfg->tokens.groups_claim, GROUPS_CLAIM_MAPPED);
+	assert_int_equal(cfg->apikeys.last_used_interval, IDB_KEYUSAGE_FLUSH_S);
 	assert_int_equal(cfg->n_clients, 0);
 	assert_null(cfg->clients);
 	assert_int_equal(cfg->n_plugins, 0);
@@ -1330,6 +1338,25 @@ test_booleans(void **state)
 		    words[i].word);
 		cfg = load_ok(text);
 		assert_int_equal(cfg->server.allow_root, words[i].value);
+		config_free(cfg);
+	}
+}
+
+/* [apikeys] last_used_interval: the accepted range, ends included. */
+static void
+test_last_used_interval(void **state)
+{
+	static const unsigned seconds[] = { 1, 30, 3600 };
+	char text[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(seconds) / sizeof(seconds[0]); i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof(text), BASE "[apikeys]\nlast_used_interval = %u\n",
+		    seconds[i]);
+		cfg = load_ok(text);
+		assert_int_equal(cfg->apikeys.last_used_interval, seconds[i]);
 		config_free(cfg);
 	}
 }
@@ -1887,6 +1914,7 @@ main(void)
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_last_used_interval),
 		cmocka_unit_test(test_good_addresses),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_continuation),

@@ -13,6 +13,7 @@
 
 #include "apikey.h"
 #include "config.h"
+#include "keyusage.h"
 #include "store.h"
 #include "store_apikeys.h"
 #include "teststore.h"
@@ -43,14 +44,55 @@ struct made {
 static void
 make(struct store *st, struct made *m, const char *user, int64_t expires_at)
 {
+	const struct store_apikey_new k = {
+		.prefix = m->prefix, .hash = m->hash, .user_id = "uuid-of-user", .username = user,
+		.name = "laptop", .scope = "read:resource write:resource", .expires_at = expires_at,
+	};
 	char *err = NULL;
 
 	assert_int_equal(apikey_generate(m->key), 0);
 	apikey_prefix(m->key, m->prefix);
 	assert_int_equal(apikey_hash(m->key, m->hash), 0);
-	if (store_apikey_insert(st, m->prefix, m->hash, "uuid-of-user", user, "laptop",
-	    "read:resource write:resource", NOW, expires_at, &m->id, &err) != 0)
+	if (store_apikey_insert(st, &k, NOW, &m->id, &err) != 0)
 		fail_msg("insert: %s", err);
+}
+
+/* Insert with a limit of max_live live keys: store_apikey_insert's answer. */
+static int
+make_limited(struct store *st, struct made *m, const char *user_id, unsigned max_live)
+{
+	const struct store_apikey_new k = {
+		.prefix = m->prefix, .hash = m->hash, .user_id = user_id, .username = "bob",
+		.name = "ci", .scope = "read:resource", .max_live = max_live,
+	};
+	char *err = NULL;
+	int r;
+
+	assert_int_equal(apikey_generate(m->key), 0);
+	apikey_prefix(m->key, m->prefix);
+	assert_int_equal(apikey_hash(m->key, m->hash), 0);
+	r = store_apikey_insert(st, &k, NOW, &m->id, &err);
+	free(err);
+	return r;
+}
+
+/* max_live counts live keys of that user id only; a revoked key frees a place. */
+static void
+test_limit(void **state)
+{
+	struct teststore *f = *state;
+	struct made a, b, c;
+	char *err = NULL;
+	int changes = 0;
+
+	assert_int_equal(make_limited(f->st, &a, "uuid-bob", 2), 0);
+	assert_int_equal(make_limited(f->st, &b, "uuid-bob", 2), 0);
+	assert_int_equal(make_limited(f->st, &c, "uuid-bob", 2), 1);
+	assert_int_equal(make_limited(f->st, &c, "uuid-carol", 2), 0);
+	assert_int_equal(store_apikey_revoke(f->st, a.id, NOW, &changes, &err), 0);
+	assert_int_equal(make_limited(f->st, &c, "uuid-bob", 2), 0);
+	assert_int_equal(make_limited(f->st, &c, "uuid-bob", 2), 1);
+	assert_int_equal(make_limited(f->st, &c, "uuid-bob", 0), 0);
 }
 
 static void
@@ -136,12 +178,62 @@ test_revoke_list_count(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* The time a key's row says it was last used. */
+static int64_t
+last_used(struct store *st, const struct made *m)
+{
+	struct store_apikey k;
+	int64_t t;
+
+	assert_int_equal(store_apikey_find(st, m->prefix, m->hash, NOW, &k), STORE_OK);
+	t = k.last_used_at;
+	store_apikey_clear(&k);
+	return t;
+}
+
+/* A batch of uses: each key's last use only moves forward; an id no longer stored is skipped. */
+static void
+test_touch(void **state)
+{
+	struct teststore *f = *state;
+	struct made a, b;
+	char *err = NULL;
+
+	make(f->st, &a, "alice", 0);
+	make(f->st, &b, "bob", 0);
+	assert_int_equal(last_used(f->st, &a), 0);      /* never used */
+	{
+		const struct keyusage_entry v[] = {
+			{ .key_id = a.id, .used_at = NOW + 5 }, { .key_id = 9999, .used_at = NOW },
+		};
+
+		if (store_apikeys_touch(f->st, v, 2, &err) != 0)
+			fail_msg("touch: %s", err);
+	}
+	assert_int_equal(last_used(f->st, &a), NOW + 5);
+	assert_int_equal(last_used(f->st, &b), 0);
+	{
+		/* An older batch (written late) never moves a's time back. */
+		const struct keyusage_entry v[] = {
+			{ .key_id = a.id, .used_at = NOW + 1 }, { .key_id = b.id, .used_at = NOW + 2 },
+		};
+
+		if (store_apikeys_touch(f->st, v, 2, &err) != 0)
+			fail_msg("touch: %s", err);
+	}
+	assert_int_equal(last_used(f->st, &a), NOW + 5);
+	assert_int_equal(last_used(f->st, &b), NOW + 2);
+	assert_int_equal(store_apikeys_touch(f->st, NULL, 0, &err), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_list_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,107 @@ test_sections(void **state)
 	}
 }
 
+/* ---- rows ------------------------------------------------------------------------- */
+
+/* keys.html's rows: keys (id name scopes created last_used expires), lifetimes (value label). */
+static const char *const two_keys[] = {
+	"k1", "laptop", "read", "2026-01-02 10:00 UTC", "never", "\xe2\x80\x94",
+	"k2", "ci", "read write", "2026-02-03 11:30 UTC", "2026-02-04 08:00 UTC", "never",
+};
+static const char *const lifetimes[] = { "30", "30 days", "0", "Never" };
+
+struct rows_case {
+	const char *what;
+	const char *text;
+	const char *var;             /* "keys" or "lifetimes"; NULL: not passed */
+	const char *const *cells;
+	size_t n_rows;
+	const char *expect;
+};
+
+static const struct rows_case rows_cases[] = {
+	{ "one line per row, fields by name", "{{#keys}}{{.id}}={{.name}}/{{.expires}};{{/keys}}",
+	  "keys", two_keys, 2, "k1=laptop/\xe2\x80\x94;k2=ci/never;" },
+	{ "every field", "{{#keys}}[{{.id}}|{{.name}}|{{.scopes}}|{{.created}}|{{.last_used}}|"
+	  "{{.expires}}]{{/keys}}", "keys", two_keys + 6, 1,
+	  "[k2|ci|read write|2026-02-03 11:30 UTC|2026-02-04 08:00 UTC|never]" },
+	{ "options of a select",
+	  "<select>{{#lifetimes}}<option value=\"{{.value}}\">{{.label}}</option>{{/lifetimes}}"
+	  "</select>", "lifetimes", lifetimes, 2,
+	  "<select><option value=\"30\">30 days</option><option value=\"0\">Never</option>"
+	  "</select>" },
+	{ "fields in quoted attributes",
+	  "{{#keys}}<tr data-key-id=\"{{.id}}\" title='{{.name}}'></tr>{{/keys}}", "keys",
+	  two_keys, 1, "<tr data-key-id=\"k1\" title='laptop'></tr>" },
+	{ "no rows", "[{{#keys}}{{.id}}{{/keys}}]", "keys", two_keys, 0, "[]" },
+	{ "no rows, no cells", "[{{#keys}}{{.id}}{{/keys}}]", "keys", NULL, 0, "[]" },
+	{ "not passed", "[{{#keys}}{{.id}}{{/keys}}]", NULL, NULL, 0, "[]" },
+	{ "?rows shown once", "{{?keys}}<table>{{#keys}}<tr>{{/keys}}</table>{{/keys}}", "keys",
+	  two_keys, 2, "<table><tr><tr></table>" },
+	{ "?rows hidden when empty", "[{{?keys}}<table>{{/keys}}]", "keys", two_keys, 0, "[]" },
+	{ "^rows when empty", "[{{^keys}}none{{/keys}}]", "keys", two_keys, 0, "[none]" },
+	{ "^rows when not passed", "[{{^keys}}none{{/keys}}]", NULL, NULL, 0, "[none]" },
+	{ "^rows hidden with rows", "[{{^keys}}none{{/keys}}]", "keys", two_keys, 1, "[]" },
+	{ "text variable inside rows", "{{#keys}}{{csrf}}:{{.id}} {{/keys}}", "keys", two_keys, 2,
+	  "tok:k1 tok:k2 " },
+	{ "field inside a text section inside rows",
+	  "{{#keys}}{{#csrf}}<i>{{.name}}</i>{{/csrf}}{{/keys}}", "keys", two_keys, 2,
+	  "<i>laptop</i><i>ci</i>" },
+	{ "rows then a list", "{{#lifetimes}}{{.label}},{{/lifetimes}}{{#scopes}}{{.}}{{/scopes}}",
+	  "lifetimes", lifetimes, 2, "30 days,Never,read" },
+};
+
+static void
+test_rows(void **state)
+{
+	const char *const scopes[] = { "read" };
+
+	(void)state;
+	for (size_t i = 0; i < N(rows_cases); i++) {
+		const struct rows_case *c = &rows_cases[i];
+		struct tpl_var v[3] = { TPL_TEXT("csrf", "tok"), TPL_LIST("scopes", scopes, 1) };
+		size_t n = 2;
+
+		if (c->var != NULL)
+			v[n++] = (struct tpl_var)TPL_ROWS(c->var, c->cells, c->n_rows,
+			    strcmp(c->var, "keys") == 0 ? 6 : 2);
+		print_message("rows case %zu: %s\n", i, c->what);
+		expect_render(TPL_KEYS, c->text, v, n, c->expect);
+	}
+}
+
+/* A field value is escaped exactly like any value, in text and in attributes. */
+struct field_escape_case {
+	const char *value;
+	const char *expect;
+};
+
+static const struct field_escape_case field_escape_cases[] = {
+	{ "\"><script>alert(1)</script>", "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" },
+	{ "' onmouseover='alert(1)", "&#39; onmouseover&#61;&#39;alert(1)" },
+	{ "a=b&c", "a&#61;b&amp;c" },
+	{ "`x`", "&#96;x&#96;" },
+	{ "\x01\xff", "\xef\xbf\xbd\xef\xbf\xbd" },
+};
+
+static void
+test_rows_escaping(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N(field_escape_cases); i++) {
+		const char *e = field_escape_cases[i].expect;
+		const char *cells[] = { field_escape_cases[i].value, field_escape_cases[i].value };
+		const struct tpl_var v[] = { TPL_ROWS("lifetimes", cells, 1, 2) };
+		char expect[512];
+
+		snprintf(expect, sizeof(expect), "<option value=\"%s\" title='%s'>%s</option>",
+		    e, e, e);
+		print_message("field escape case %zu: %s\n", i, field_escape_cases[i].value);
+		expect_render(TPL_KEYS, "{{#lifetimes}}<option value=\"{{.value}}\" "
+		    "title='{{.label}}'>{{.label}}</option>{{/lifetimes}}", v, 1, expect);
+	}
+}
+
 /* ---- {{url:…}} ---------------------------------------------------------------- */
 
 struct url_case {
@@ -280,6 +381,41 @@ static const struct refuse_case refuse_cases[] = {
 	{ TPL_LOGIN, "{{#.}}{{/.}}", "malformed placeholder" },
 	{ TPL_LOGIN, "{{url:}}", "malformed placeholder" },
 	{ TPL_LOGIN, "{{{error}}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{.}}{{/keys}}",
+	  "t.html:1: {{.}} inside {{#keys}}, whose rows have fields: use {{.id}}" },
+	{ TPL_KEYS, "<p>\n{{.id}}</p>", "t.html:2: {{.id}} outside a {{#rows}} section" },
+	{ TPL_KEYS, "{{?keys}}{{.id}}{{/keys}}", "t.html:1: {{.id}} outside a {{#rows}} section" },
+	{ TPL_KEYS, "{{#scopes}}\n\n{{.id}}{{/scopes}}",
+	  "t.html:3: {{.id}} inside the list {{#scopes}}: use {{.}}" },
+	{ TPL_LOGIN, "{{#scopes}}{{.name}}{{/scopes}}",
+	  "t.html:1: {{.name}} inside the list {{#scopes}}: use {{.}}" },
+	{ TPL_KEYS, "{{#keys}}\n{{.nosuch}}{{/keys}}",
+	  "t.html:2: unknown field {{.nosuch}} (not a field of keys)" },
+	{ TPL_KEYS, "{{#lifetimes}}{{.id}}{{/lifetimes}}",
+	  "t.html:1: unknown field {{.id}} (not a field of lifetimes)" },
+	{ TPL_KEYS, "{{keys}}", "t.html:1: {{keys}} is a list of rows: use {{#keys}}{{.id}}{{/keys}}" },
+	{ TPL_KEYS, "{{#keys}}{{#lifetimes}}{{/lifetimes}}{{/keys}}",
+	  "t.html:1: {{#lifetimes}} inside another list" },
+	{ TPL_KEYS, "{{#scopes}}{{#keys}}{{/keys}}{{/scopes}}", "{{#keys}} inside another list" },
+	{ TPL_KEYS, "{{#keys}}{{#scopes}}{{/scopes}}{{/keys}}", "{{#scopes}} inside another list" },
+	{ TPL_KEYS, "{{#keys}}<a href=\"{{.id}}\">x</a>{{/keys}}",
+	  "{{.id}}: placeholder in a URL attribute: use {{url:name}}" },
+	{ TPL_KEYS, "{{#keys}}<form action=\"/keys/{{.id}}\"></form>{{/keys}}", "URL attribute" },
+	{ TPL_KEYS, "{{#keys}}<a href=\"{{url:.id}}\">x</a>{{/keys}}",
+	  "{{url:.id}} is not a URL variable" },
+	{ TPL_KEYS, "{{#keys}}<p title={{.id}}>{{/keys}}",
+	  "{{.id}}: placeholder in an unquoted attribute value" },
+	{ TPL_KEYS, "{{#keys}}<p onclick=\"{{.name}}\">{{/keys}}", "on*, style or srcdoc" },
+	{ TPL_KEYS, "{{#keys}}<p {{.name}}>{{/keys}}", "placeholder in an attribute name" },
+	{ TPL_KEYS, "{{#keys}}<script>{{.name}}</script>{{/keys}}", "inside <script>" },
+	{ TPL_KEYS, "{{#keys}}<!-- {{.name}} -->{{/keys}}", "placeholder in an HTML comment" },
+	{ TPL_KEYS, "{{#.id}}{{/.id}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{.Id}}{{/keys}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{..}}{{/keys}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{.id.name}}{{/keys}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{.1d}}{{/keys}}", "malformed placeholder" },
+	{ TPL_KEYS, "{{#keys}}{{.abcdefghijklmnopqrstuvwxyzabcdefg}}{{/keys}}",
+	  "malformed placeholder" },
 	{ TPL_LOGIN, "a\n\xff", "t.html:2: invalid UTF-8" },
 	{ TPL_LOGIN, "<p title=\"x", "t.html:1: the template ends inside a tag" },
 	{ TPL_LOGIN, "<script>", "ends inside <script>" },
@@ -295,6 +431,12 @@ static const struct refuse_case refuse_cases[] = {
 	{ TPL_ERROR, "<a href=\"{{url:back_url}}#top\">{{title}}</a>", NULL },
 	{ TPL_ERROR, "<a href='{{url:back_url}}'>", NULL },
 	{ TPL_LOGIN, "{ single braces } {{csrf}}", NULL },
+	{ TPL_KEYS, "{{#keys}}<tr data-key-id=\"{{.id}}\"><td title='{{.name}}'>{{.scopes}}</td>"
+	  "</tr>{{/keys}}", NULL },
+	{ TPL_KEYS, "{{#keys}}{{#error}}{{.id}}{{/error}}{{^notice}}{{.name}}{{/notice}}{{/keys}}",
+	  NULL },
+	{ TPL_KEYS, "{{#scopes}}{{.}}{{/scopes}}{{#lifetimes}}{{.value}}{{/lifetimes}}", NULL },
+	{ TPL_KEYS, "{{#keys}}<textarea>{{.name}}</textarea><title>{{.id}}</title>{{/keys}}", NULL },
 };
 
 static void
@@ -366,6 +508,62 @@ test_render_errors(void **state)
 		assert_int_equal(errno, EINVAL);
 		assert_null(out);
 		assert_int_equal(len, 0);
+	}
+	tpl_free(t);
+}
+
+/* Rows of the wrong shape, NULL cells or the wrong kind: EINVAL, nothing read. */
+static void
+test_rows_render_errors(void **state)
+{
+	const char *const six[] = { "k1", "laptop", "read", "c", "u", "e" };
+	const char *const null_cell[] = { "k1", "laptop", "read", "c", NULL, "e" };
+	const char *const second_row_null[] = { "30", "30 days", "0", NULL };
+	const char *const items[] = { "read" };
+	const struct {
+		const char *what;
+		struct tpl_var v[2];
+		size_t n;
+	} cases[] = {
+		{ "one field too few", { TPL_ROWS("keys", six, 1, 5) }, 1 },
+		{ "one field too many", { TPL_ROWS("keys", six, 1, 7) }, 1 },
+		{ "no fields", { TPL_ROWS("keys", six, 0, 0) }, 1 },
+		{ "another rows variable's width", { TPL_ROWS("lifetimes", six, 1, 6) }, 1 },
+		{ "a NULL cell", { TPL_ROWS("keys", null_cell, 1, 6) }, 1 },
+		{ "a NULL cell in the last row", { TPL_ROWS("lifetimes", second_row_null, 2, 2) }, 1 },
+		{ "rows without cells", { TPL_ROWS("keys", NULL, 1, 6) }, 1 },
+		{ "rows count that overflows", { TPL_ROWS("keys", six, SIZE_MAX / 6 + 1, 6) }, 1 },
+		{ "rows for a list", { TPL_ROWS("scopes", items, 1, 1) }, 1 },
+		{ "rows for a text", { TPL_ROWS("csrf", six, 1, 6) }, 1 },
+		{ "a list for rows", { TPL_LIST("keys", items, 1) }, 1 },
+		{ "a text for rows", { TPL_TEXT("keys", "k1") }, 1 },
+		{ "both a list and rows", { { .name = "keys", .is_list = true, .items = items,
+		  .n_items = 1, .is_rows = true, .cells = six, .n_rows = 1, .n_fields = 6 } }, 1 },
+		{ "rows given twice", { TPL_ROWS("keys", six, 1, 6), TPL_ROWS("keys", six, 1, 6) },
+		  2 },
+	};
+	char *err = NULL, *out = NULL;
+	size_t len = 99;
+	struct tpl *t = tpl_compile(TPL_KEYS, "t.html", "{{#keys}}{{.id}}{{/keys}}",
+	    strlen("{{#keys}}{{.id}}{{/keys}}"), &err);
+
+	(void)state;
+	assert_non_null(t);
+	for (size_t i = 0; i < N(cases); i++) {
+		print_message("rows render error case %zu: %s\n", i, cases[i].what);
+		errno = 0;
+		assert_int_equal(tpl_render(t, cases[i].v, cases[i].n, &out, &len), -1);
+		assert_int_equal(errno, EINVAL);
+		assert_null(out);
+		assert_int_equal(len, 0);
+	}
+	/* The same template renders the well-formed value. */
+	{
+		const struct tpl_var ok[] = { TPL_ROWS("keys", six, 1, 6) };
+
+		assert_int_equal(tpl_render(t, ok, 1, &out, &len), 0);
+		assert_string_equal(out, "k1");
+		free(out);
 	}
 	tpl_free(t);
 }
@@ -450,12 +648,12 @@ write_file(const char *dir, const char *name, const char *text, size_t len)
 	assert_int_equal(fclose(f), 0);
 }
 
+static const char *const files[] = { "login.html", "consent.html", "keys.html",
+	"error.html", "style.css" };
+
 static void
 copy_real_templates(const char *dir)
 {
-	static const char *const files[] = { "login.html", "consent.html", "error.html",
-		"style.css" };
-
 	for (size_t i = 0; i < N(files); i++) {
 		char path[512], *buf = malloc(IDB_MAX_TEMPLATE_FILE + 1);
 		size_t len;
@@ -474,8 +672,6 @@ copy_real_templates(const char *dir)
 static void
 remove_dir(const char *dir)
 {
-	static const char *const files[] = { "login.html", "consent.html", "error.html",
-		"style.css" };
 	char path[512];
 
 	for (size_t i = 0; i < N(files); i++) {
@@ -499,6 +695,7 @@ make_dir(void)
 static void
 test_set_errors(void **state)
 {
+	static const char bad_keys[] = "<table>\n{{#keys}}<tr>{{.}}</tr>{{/keys}}</table>\n";
 	char *dir = make_dir(), *err = NULL, expect[600];
 	struct tpl_set *set;
 	char *big = malloc(IDB_MAX_TEMPLATE_FILE + 1);
@@ -535,6 +732,21 @@ test_set_errors(void **state)
 	assert_null(tpl_set_load(dir, &err));
 	assert_non_null(strstr(err, "/login.html: No such file"));
 	free(err);
+	/* keys.html is a page like the others: without it the set does not load. */
+	copy_real_templates(dir);
+	snprintf(expect, sizeof(expect), "%s/keys.html", dir);
+	unlink(expect);
+	assert_null(tpl_set_load(dir, &err));
+	snprintf(expect, sizeof(expect), "%s/keys.html: No such file or directory", dir);
+	assert_string_equal(err, expect);
+	free(err);
+	/* A bad keys.html names its line. */
+	write_file(dir, "keys.html", bad_keys, strlen(bad_keys));
+	assert_null(tpl_set_load(dir, &err));
+	snprintf(expect, sizeof(expect), "%s/keys.html:2: {{.}} inside {{#keys}}, whose rows "
+	    "have fields: use {{.id}}", dir);
+	assert_string_equal(err, expect);
+	free(err);
 	/* All good again. */
 	copy_real_templates(dir);
 	set = tpl_set_load(dir, &err);
@@ -552,6 +764,14 @@ test_set_errors(void **state)
 
 static const char *const hostile_items[] = { HOSTILE, "read", "<b>" };
 static const char *const benign_items[] = { "a", "b", "c" };
+/* Two keys rows (6 fields) and two lifetimes rows (2 fields) of each. */
+static const char *const hostile_cells[] = {
+	HOSTILE, HOSTILE, HOSTILE, HOSTILE, HOSTILE, HOSTILE,
+	"k2", HOSTILE, "read", "<b>", "\"", "'",
+};
+static const char *const benign_cells[] = {
+	"k1", "a", "b", "c", "d", "e", "k2", "f", "g", "h", "i", "j",
+};
 
 /* Every page, with each value either benign or hostile. */
 static char *
@@ -573,11 +793,25 @@ render_page(const struct tpl_set *set, enum tpl_page_id page, bool hostile, size
 		TPL_TEXT("back_url", hostile ? "javascript:alert(1)" : "/x"),
 		TPL_TEXT("back_label", s),
 	};
-	const struct tpl_var *v = page == TPL_LOGIN ? login : page == TPL_CONSENT ? consent : error;
-	size_t n = page == TPL_LOGIN ? N(login) : page == TPL_CONSENT ? N(consent) : N(error);
+	const char *const *cells = hostile ? hostile_cells : benign_cells;
+	const struct tpl_var keys[] = {
+		TPL_TEXT("issuer_host", s), TPL_TEXT("user", s), TPL_TEXT("csrf", s),
+		TPL_TEXT("error", s), TPL_TEXT("notice", s), TPL_TEXT("new_key", s),
+		TPL_TEXT("new_key_name", s), TPL_TEXT("limit_note", s),
+		TPL_ROWS("keys", cells, 2, 6), TPL_LIST("scopes", items, 3),
+		TPL_ROWS("lifetimes", cells, 2, 2),
+	};
+	const struct {
+		const struct tpl_var *v;
+		size_t n;
+	} by_page[TPL_N_PAGES] = {
+		[TPL_LOGIN] = { login, N(login) }, [TPL_CONSENT] = { consent, N(consent) },
+		[TPL_ERROR] = { error, N(error) }, [TPL_KEYS] = { keys, N(keys) },
+	};
 	char *out = NULL;
 
-	assert_int_equal(tpl_render(tpl_page(set, page), v, n, &out, len), 0);
+	assert_int_equal(tpl_render(tpl_page(set, page), by_page[page].v, by_page[page].n, &out,
+	    len), 0);
 	return out;
 }
 
@@ -649,6 +883,7 @@ test_login_form(void **state)
 		TPL_TEXT("issuer_host", "id.example"), TPL_TEXT("client_name", "Plugin"),
 		TPL_LIST("scopes", scopes, 1), TPL_TEXT("error", "wrong user name or password"),
 		TPL_TEXT("username", "alice"), TPL_TEXT("csrf", "tok"),
+		TPL_TEXT("action", "/authorize"),
 	};
 	char *err = NULL, *out = NULL;
 	size_t len;
@@ -696,6 +931,117 @@ test_consent_form(void **state)
 		assert_non_null(strstr(out, must[i]));
 	}
 	free(out);
+	tpl_set_unref(set);
+}
+
+/* The API key portal: what h_keys.c and the browser test rely on. */
+static const char *const keys_page_must[] = {
+	"<h1>Your API keys</h1>",
+	"Signed in as <strong class=\"user\" id=\"keys-user\">Alice Example</strong>",
+	"<form method=\"post\" action=\"/logout\">\n"
+	"<input type=\"hidden\" name=\"csrf\" value=\"tok\">",
+	"<p class=\"error\" id=\"keys-error\" role=\"alert\">Name taken</p>",
+	"<p class=\"notice\" id=\"keys-notice\" role=\"status\">Key revoked</p>",
+	"id=\"new-key-box\"",
+	"Copy your new key <strong>laptop</strong> now: it will not be shown again.",
+	"<input id=\"new-key\" type=\"text\" readonly value=\"idb_SECRET\" autocomplete=\"off\"",
+	"spellcheck=\"false\"",
+	"<table id=\"keys-table\">",
+	"<th scope=\"col\">Name</th><th scope=\"col\">Scopes</th><th scope=\"col\">Created</th>"
+	"<th scope=\"col\">Last used</th><th scope=\"col\">Expires</th>",
+	"<tr data-key-id=\"k1\">\n<th scope=\"row\">laptop</th>\n<td>read</td>\n"
+	"<td>2026-01-02 10:00 UTC</td>\n<td>never</td>\n<td>\xe2\x80\x94</td>",
+	"<form method=\"post\" action=\"/keys\">\n<input type=\"hidden\" name=\"csrf\" "
+	"value=\"tok\">\n<input type=\"hidden\" name=\"action\" value=\"revoke\">\n"
+	"<input type=\"hidden\" name=\"id\" value=\"k2\">",
+	"aria-label=\"Revoke laptop\">Revoke</button>",
+	"aria-label=\"Revoke ci\">Revoke</button>",
+	"<form method=\"post\" action=\"/keys\" id=\"create-key\"",
+	"<input type=\"hidden\" name=\"action\" value=\"create\">",
+	"<label for=\"key-name\">Name</label>",
+	"id=\"key-name\" name=\"name\" type=\"text\" maxlength=\"64\" required",
+	"<input type=\"checkbox\" name=\"scope.read\" value=\"on\"> <code>read</code>",
+	"<input type=\"checkbox\" name=\"scope.write\" value=\"on\"> <code>write</code>",
+	"<select id=\"key-lifetime\" name=\"lifetime\">\n<option value=\"30\">30 days</option>\n"
+	"<option value=\"0\">Never</option>",
+	"<p class=\"note\" id=\"key-limit\">2 of 10 keys</p>",
+	"<button type=\"submit\" class=\"primary\">Create key</button>",
+};
+
+/* What the page must not show when a value is missing, and what it shows instead. */
+struct keys_page_case {
+	const char *what;
+	const char *skip;        /* the variable left out */
+	const char *absent;
+	const char *present;     /* NULL: nothing instead */
+};
+
+static const struct keys_page_case keys_page_cases[] = {
+	{ "no error", "error", "role=\"alert\"", NULL },
+	{ "no notice", "notice", "role=\"status\"", NULL },
+	{ "no new key", "new_key", "new-key", NULL },
+	{ "no keys", "keys", "keys-table", "<p id=\"no-keys\">You have no API keys yet.</p>" },
+	{ "no scopes, no create form", "scopes", "create-key",
+	  "Your groups allow no scopes on API keys, so you cannot create keys." },
+	{ "no limit note", "limit_note", "key-limit", NULL },
+};
+
+static size_t
+count_str(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (; (s = strstr(s, what)) != NULL; s += strlen(what))
+		n++;
+	return n;
+}
+
+static void
+test_keys_page(void **state)
+{
+	const char *const scopes[] = { "read", "write" };
+	const struct tpl_var all[] = {
+		TPL_TEXT("issuer_host", "id.example"), TPL_TEXT("user", "Alice Example"),
+		TPL_TEXT("csrf", "tok"), TPL_TEXT("error", "Name taken"),
+		TPL_TEXT("notice", "Key revoked"), TPL_TEXT("new_key", "idb_SECRET"),
+		TPL_TEXT("new_key_name", "laptop"), TPL_TEXT("limit_note", "2 of 10 keys"),
+		TPL_ROWS("keys", two_keys, 2, 6), TPL_LIST("scopes", scopes, 2),
+		TPL_ROWS("lifetimes", lifetimes, 2, 2),
+	};
+	char *err = NULL, *out = NULL;
+	size_t len;
+	struct tpl_set *set = tpl_set_load(SRC_TEMPLATES, &err);
+
+	(void)state;
+	if (set == NULL)
+		fail_msg("%s", err != NULL ? err : "?");
+	assert_int_equal(tpl_render(tpl_page(set, TPL_KEYS), all, N(all), &out, &len), 0);
+	for (size_t i = 0; i < N(keys_page_must); i++) {
+		print_message("keys page has: %s\n", keys_page_must[i]);
+		assert_non_null(strstr(out, keys_page_must[i]));
+	}
+	/* One revoke form per key, and no script at all. */
+	assert_int_equal(count_str(out, "value=\"revoke\""), 2);
+	assert_int_equal(count_str(out, "<tr data-key-id="), 2);
+	assert_null(strstr(out, "<script"));
+	assert_null(strstr(out, "You have no API keys yet."));
+	free(out);
+	for (size_t i = 0; i < N(keys_page_cases); i++) {
+		const struct keys_page_case *c = &keys_page_cases[i];
+		struct tpl_var v[N(all)];
+		size_t n = 0;
+
+		for (size_t k = 0; k < N(all); k++)
+			if (strcmp(all[k].name, c->skip) != 0)
+				v[n++] = all[k];
+		print_message("keys page case %zu: %s\n", i, c->what);
+		assert_int_equal(n, N(all) - 1);
+		assert_int_equal(tpl_render(tpl_page(set, TPL_KEYS), v, n, &out, &len), 0);
+		assert_null(strstr(out, c->absent));
+		if (c->present != NULL)
+			assert_non_null(strstr(out, c->present));
+		free(out);
+	}
 	tpl_set_unref(set);
 }
 
@@ -808,16 +1154,20 @@ main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_escaping_in_attribute),
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_rows_escaping),
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_nul_in_template),
 		cmocka_unit_test(test_render_errors),
+		cmocka_unit_test(test_rows_render_errors),
 		cmocka_unit_test(test_template_too_big),
 		cmocka_unit_test(test_output_too_big),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_real_pages),
 		cmocka_unit_test(test_login_form),
 		cmocka_unit_test(test_consent_form),
+		cmocka_unit_test(test_keys_page),
 		cmocka_unit_test(test_error_page_back_link),
 		cmocka_unit_test(test_reload),
 	};

@@ -146,6 +146,28 @@ test_hit_stale_expiry(void **state)
 	verifycache_free(vc);
 }
 
+/* An API key's result (key_id set) is kept until exp exactly: no clock skew for keys. */
+static void
+test_key_result_expiry(void **state)
+{
+	struct verifycache *vc = verifycache_new(8, NULL);
+	struct verify_result *r = result(CLAIMS_OK "}"), *got = NULL;
+	unsigned char h[IDB_SHA256_LEN];
+
+	(void)state;
+	assert_non_null(r);
+	r->key_id = 42;
+	hash_of(h, 3);
+	verifycache_put(vc, h, r, verifycache_generation(vc));
+	assert_int_equal(verifycache_get(vc, h, 999, &got), VC_HIT);
+	assert_int_equal(got->key_id, 42);
+	verify_result_release(got);
+	assert_int_equal(verifycache_get(vc, h, 1000, &got), VC_MISS);
+	assert_null(got);
+	verify_result_release(r);
+	verifycache_free(vc);
+}
+
 static void
 test_bound_lru_remove_flush(void **state)
 {
@@ -238,6 +260,7 @@ main(void)
 		cmocka_unit_test(test_from_claims),
 		cmocka_unit_test(test_aud_and_scopes),
 		cmocka_unit_test(test_hit_stale_expiry),
+		cmocka_unit_test(test_key_result_expiry),
 		cmocka_unit_test(test_bound_lru_remove_flush),
 		cmocka_unit_test(test_generation_follows_store),
 	};
