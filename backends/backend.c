@@ -12,16 +12,12 @@
 
 #include "backend.h"
 #include "ldap_backend.h"
+#include "pam_backend.h"
 #include "util.h"
-
-static const struct backend_ops pam_backend_placeholder = {
-	.name = "pam",
-	.compiled_in = false,
-};
 
 static const struct backend_ops *const backends[] = {
 	&ldap_backend_ops,
-	&pam_backend_placeholder,
+	&pam_backend_ops,
 };
 
 const struct backend_ops *

@@ -70,6 +70,12 @@ struct backend_ops {
 	 */
 	enum auth_result (*lookup)(struct backend *be, const char *user,
 	    struct identity *id_r);
+	/*
+	 * Optional (NULL: none).  The delay, in ms, the calling thread's last
+	 * failed authenticate() asked for (PAM's fail delay, e.g. pam_unix's
+	 * ~2 s): signin.c pads the failure to at least this, capped.
+	 */
+	unsigned (*last_fail_delay_ms)(void);
 	/* Is the directory reachable right now? 0 yes, -1 no (with *err_r). */
 	int (*health)(struct backend *be, char **err_r);
 	void (*free)(struct backend *be);

@@ -37,6 +37,11 @@
 #define IDB_MAX_ATTR_VALUE_LEN 1024   /* uid, display name, mail, id */
 #define IDB_MAX_NESTED_DEPTH 16       /* cap for [ldap] nested_depth */
 
+/* The PAM conversation and NSS lookups in the broker's workers (backends/pam.c). */
+#define IDB_PAM_MAX_MESSAGES 32       /* messages in one conversation call (Linux-PAM's PAM_MAX_NUM_MSG) */
+#define IDB_PAM_MAX_MESSAGE_LEN 512   /* one message's text (PAM_MAX_MSG_SIZE); longer fails the call */
+#define IDB_NSS_MAX_BUF (16 << 20)    /* getpwnam_r/getgrgid_r buffer: a group lists all its members */
+
 /* Config limits. */
 #define IDB_MAX_CONFIG_LINE 199       /* Debian's inih buffer is 200 bytes */
 #define IDB_MAX_CONFIG_VALUE 8192     /* a value joined from continuation lines */
@@ -77,6 +82,23 @@
 #define IDB_AUTH_QUEUE_LEN 256        /* queued sign-ins before 503 */
 #define IDB_AUTH_PER_ADDR_INFLIGHT 8  /* one client address's queued jobs */
 #define IDB_DEFAULT_AUTH_WORKERS 8
+
+/* The PAM broker (broker.c, broker_wire.c, broker_throttle.c). */
+#define IDB_BROKER_DEFAULT_WORKERS 2      /* [pam] workers */
+#define IDB_BROKER_MAX_WORKERS 16
+#define IDB_BROKER_MAX_RHOST_LEN 45       /* INET6_ADDRSTRLEN - 1: a client address */
+#define IDB_BROKER_MAX_GROUP_LEN 256      /* one group name in a reply */
+#define IDB_BROKER_MAX_FRAME 524288       /* one frame after its length; the largest reply ≈ 270 KiB */
+#define IDB_BROKER_REPLY_TIMEOUT_S 30     /* a slower PAM call is UNAVAILABLE; its worker is replaced */
+#define IDB_BROKER_BORROW_TIMEOUT_MS 10000 /* the longest wait for a free worker */
+#define IDB_BROKER_START_TIMEOUT_S 10     /* the workers' first hello at start-up */
+#define IDB_BROKER_RESTART_MIN_MS 1000    /* a worker is restarted no sooner after its own start */
+#define IDB_BROKER_STOP_TIMEOUT_MS 5000   /* broker_stop waits this long, then SIGKILL */
+#define IDB_BROKER_THROTTLE_SLOTS 1024    /* user names whose failures the broker counts */
+#define IDB_BROKER_THROTTLE_FAILS 5       /* this many failures of one name within … */
+#define IDB_BROKER_THROTTLE_WINDOW_S 60   /* … this window, and PAM is not asked … */
+#define IDB_BROKER_THROTTLE_BLOCK_S 300   /* … for this long after the last one */
+#define IDB_MAX_FAIL_DELAY_MS 5000        /* the most of a PAM fail delay a failed sign-in waits */
 
 /* Login throttling (ratelimit.c). */
 #define IDB_THROTTLE_ENTRIES 16384      /* LRU of counters, users and addresses together */

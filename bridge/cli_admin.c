@@ -21,6 +21,7 @@
 #include "clients.h"
 #include "config.h"
 #include "log.h"
+#include "pam_backend.h"
 #include "privdrop.h"
 #include "scopes.h"
 #include "util.h"
@@ -293,6 +294,7 @@ int
 cmd_login_test(int argc, char **argv)
 {
 	char password[IDB_MAX_PASSWORD_LEN + 2];
+	struct broker *broker = NULL;
 	struct config *cfg = NULL;
 	const char *path;
 	char *err = NULL;
@@ -310,6 +312,12 @@ cmd_login_test(int argc, char **argv)
 	umask(077);
 	if ((cfg = cli_load_config(path)) == NULL)
 		return 1;
+	/* As in serve: PAM runs in the broker, which alone keeps root. */
+	if (pam_backend_broker_start(cfg, &broker, &err) != 0) {
+		fprintf(stderr, "login-test: %s\n",
+		    err != NULL ? err : "cannot start the PAM broker");
+		goto out;
+	}
 	if (privdrop_apply(cfg, false, &err) != 0) {
 		fprintf(stderr, "login-test: %s\n", err);
 		goto out;
@@ -325,6 +333,7 @@ cmd_login_test(int argc, char **argv)
 	}
 	status = authenticate_once(cfg, argv[first], password, (size_t)len);
 out:
+	pam_backend_broker_stop(broker);
 	explicit_bzero(password, sizeof(password));
 	free(err);
 	config_free(cfg);

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "config.h"
 #include "oauth.h"        /* scope_parse */
+#include "pam_backend.h"
 #include "privdrop.h"
 #include "scopes.h"
 #include "store.h"
@@ -232,6 +233,7 @@ cmd_keys(int argc, char **argv)
 	struct identity id = { 0 };
 	struct config *cfg = NULL;
 	struct store *st = NULL;
+	struct broker *broker = NULL;
 	const char *sub;
 	char *err = NULL;
 	int status = 1, i, nargs;
@@ -249,9 +251,16 @@ cmd_keys(int argc, char **argv)
 	if ((cfg = cli_load_config(o.config)) == NULL)
 		goto out;
 	if (strcmp(sub, "issue") == 0) {
-		/* The directory first, as the invoking user: the backend may need its files. */
+		/*
+		 * The directory first, as the invoking user: the backend may need
+		 * its files.  With PAM that is the broker, as in serve.
+		 */
 		a.user = argv[i + 1];
 		a.name = argv[i + 2];
+		if (pam_backend_broker_start(cfg, &broker, &err) != 0) {
+			fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot start the PAM broker");
+			goto out;
+		}
 		if (lookup_user(cfg, a.user, &id) != 0)
 			goto out;
 	}
@@ -268,6 +277,7 @@ cmd_keys(int argc, char **argv)
 		status = issue_key(cfg, st, &id, &a);
 out:
 	store_close(st);
+	pam_backend_broker_stop(broker);
 	free(err);
 	identity_free(&id);
 	strlist_free(&a.scopes);

@@ -2,8 +2,8 @@
  * cli_serve.c — `idbridge serve`: start-up in the documented order, the
  * signal loop, and graceful shutdown.
  *
- * Order: read the config and secrets; bind the listen socket; (fork the PAM
- * broker — later); drop to [server] user; open the store; start the backend,
+ * Order: read the config and secrets; bind the listen socket; fork the PAM
+ * broker (backend = pam); drop to [server] user; open the store; start the backend,
  * the auth pool and libmicrohttpd.  Signals are blocked before any thread
  * exists, so every thread inherits the mask and main alone takes them with
  * sigwait().
@@ -32,6 +32,7 @@
 #include "dircache.h"
 #include "verifycache.h"
 #include "log.h"
+#include "pam_backend.h"
 #include "privdrop.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -274,6 +275,7 @@ int
 cmd_serve(int argc, char **argv)
 {
 	struct serve_opts o = { 0 };
+	struct broker *broker = NULL;
 	struct config *cfg = NULL;
 	unsigned short port = 0;
 	const char *path;
@@ -301,6 +303,11 @@ cmd_serve(int argc, char **argv)
 		log_err("%s", err);
 		goto out;
 	}
+	/* The PAM broker keeps root: forked while no thread and no store exist yet. */
+	if (pam_backend_broker_start(cfg, &broker, &err) != 0) {
+		log_err("%s", err != NULL ? err : "cannot start the PAM broker");
+		goto out;
+	}
 	if (privdrop_apply(cfg, true, &err) != 0) {
 		log_err("%s", err);
 		goto out;
@@ -315,6 +322,7 @@ cmd_serve(int argc, char **argv)
 	}
 	status = run_server(cfg, &fd, port, &o, &set);
 out:
+	pam_backend_broker_stop(broker);  /* after the backend is freed: no request uses it */
 	if (fd >= 0)
 		close(fd);
 	free(err);

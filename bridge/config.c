@@ -1989,6 +1989,8 @@ static const struct key_def ldap_keys[] = {
 
 static const struct key_def pam_keys[] = {
 	{ .name = "service", .apply = apply_pam_service, .off = F(pam.service) },
+	{ .name = "workers", .apply = apply_uint, .off = F(pam.workers),
+	  .min = 1, .max = IDB_BROKER_MAX_WORKERS },
 	{ .name = NULL },
 };
 
@@ -2698,6 +2700,7 @@ set_numeric_defaults(struct config *cfg)
 {
 	cfg->server.threads = 0;
 	cfg->server.auth_workers = IDB_DEFAULT_AUTH_WORKERS;
+	cfg->pam.workers = IDB_BROKER_DEFAULT_WORKERS;
 	cfg->store.driver = STORE_SQLITE;
 	cfg->auth.username_max_length = IDB_DEFAULT_USERNAME_LEN;
 	cfg->ldap.timeout = 5;

@@ -83,6 +83,7 @@ struct config_ldap {
 struct config_pam {
 	bool present;
 	char *service;          /* default idbridge */
+	unsigned workers;       /* broker worker processes; default IDB_BROKER_DEFAULT_WORKERS */
 };
 
 /* One [scopes] line: scope = group names, group DNs, user:NAME or "*". */

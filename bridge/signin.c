@@ -137,10 +137,17 @@ run_sign_in(void *arg, bool cancelled)
 	struct identity id = { 0 };
 	enum auth_result r = AUTH_UNAVAILABLE;
 	const char *addr = http_client_addr(req);
+	unsigned pad_ms = IDB_LOGIN_FAILURE_MIN_MS, asked_ms;
 
-	if (!cancelled)
+	if (!cancelled) {
 		r = srv->backend_ops->authenticate(srv->backend, j->username, j->password,
 		    j->password_len, addr, &id);
+		/* PAM's fail delay (pam_unix ≈ 2 s), waited here rather than in the broker. */
+		if (srv->backend_ops->last_fail_delay_ms != NULL &&
+		    (asked_ms = srv->backend_ops->last_fail_delay_ms()) > pad_ms)
+			pad_ms = asked_ms < IDB_MAX_FAIL_DELAY_MS ? asked_ms :
+			    IDB_MAX_FAIL_DELAY_MS;
+	}
 	/* A name the backend refuses may be a password typed in the wrong field. */
 	audit_login(srv->backend_ops->name, backend_username_ok(j->username,
 	    srv->cfg->auth.username_max_length, srv->cfg->auth.username_chars) ?
@@ -158,7 +165,7 @@ run_sign_in(void *arg, bool cancelled)
 	refuse(j, r);
 	identity_free(&id);
 	/* Every failure takes the same minimum time; the timer resumes it. */
-	delayq_add(srv->delayq, j->started_ms + IDB_LOGIN_FAILURE_MIN_MS, resume_later, req);
+	delayq_add(srv->delayq, j->started_ms + pad_ms, resume_later, req);
 	job_free(j);
 }
 

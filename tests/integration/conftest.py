@@ -6,9 +6,12 @@ The binary is $IDBRIDGE_BIN, else $IDBRIDGE_BUILDDIR/idbridge, else
 stopped and waited for in the fixture's teardown.
 """
 
+import grp
 import os
+import pwd
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -74,11 +77,30 @@ def serve(idbridge_bin, tmp_path):
     """serve(config_path) -> a started Daemon; stopped (and waited for) at teardown."""
     started = []
 
-    def start(conf, port_file=None, workdir=None, args=()):
-        d = Daemon(idbridge_bin, conf, workdir or str(tmp_path), port_file, args)
+    def start(conf, port_file=None, workdir=None, args=(), env=None):
+        d = Daemon(idbridge_bin, conf, workdir or str(tmp_path), port_file, args, env)
         started.append(d)
         return d.start()
     yield start
     for d in started:
         d.stop()
         assert_no_secrets(d.output())
+
+
+@pytest.fixture
+def system_user():
+    """A throwaway system user and group (root only), removed afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the test creates a system user")
+    name = "idbt" + uuid.uuid4().hex[:8]
+    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
+                    "--shell", "/usr/sbin/nologin", name], check=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False)
+        try:
+            grp.getgrnam(name)
+            subprocess.run(["groupdel", name], check=False)
+        except KeyError:
+            pass

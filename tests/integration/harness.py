@@ -127,9 +127,10 @@ class LoginResult:
 class Daemon:
     """`idbridge serve` in the foreground, as our child."""
 
-    def __init__(self, binary, conf, workdir, port_file=None, args=()):
+    def __init__(self, binary, conf, workdir, port_file=None, args=(), env=None):
         self.binary = binary
         self.args = list(args)
+        self.env = env  # None: ours
         self.conf = conf
         self.port_file = port_file or os.path.join(workdir, "port")
         self.log_path = os.path.join(workdir, "serve.log")
@@ -143,7 +144,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [self.binary, "serve", "-c", self.conf, "--port-file", self.port_file,
              *self.args],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

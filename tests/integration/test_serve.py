@@ -1,20 +1,16 @@
 """`idbridge serve`: probes, security headers, request limits, SIGTERM, and
 dropping root."""
 
-import grp
 import http.client
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
 import stat
-import subprocess
 import tempfile
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -188,24 +184,6 @@ def test_debug_log_carries_no_secret(config, serve):
 
 
 # -- dropping root --------------------------------------------------------
-
-@pytest.fixture
-def system_user():
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the test creates a system user and the daemon drops to it")
-    name = "idbt" + uuid.uuid4().hex[:8]
-    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                    "--shell", "/usr/sbin/nologin", name], check=True)
-    try:
-        yield pwd.getpwnam(name)
-    finally:
-        subprocess.run(["userdel", name], check=False)
-        try:
-            grp.getgrnam(name)
-            subprocess.run(["groupdel", name], check=False)
-        except KeyError:
-            pass
-
 
 def test_drops_root_to_server_user(slapd, serve, system_user):
     top = tempfile.mkdtemp(prefix="idb-priv.", dir="/tmp")

@@ -472,6 +472,9 @@ static const struct error_case error_cases[] = {
 	  "[pam] service: '../etc/shadow' is not a PAM service name", 1 },
 	{ BASE "[pam]\nservice =\n", 8, "[pam] service: empty value", 1 },
 	{ BASE "[pam]\nsvc = x\n", 8, "unknown key 'svc' in [pam]", 1 },
+	{ BASE "[pam]\nworkers = 0\n", 8,
+	  "[pam] workers: '0' is not a number from 1 to 16", 1 },
+	{ BASE "[pam]\nworkers = 17\n", 8, "from 1 to 16", 1 },
 
 	/* [scopes] */
 	{ BASE "[scopes]\nread:resource =\n", 8,
@@ -806,23 +809,23 @@ test_errors(void **state)
 	}
 }
 
-/* The PAM backend is listed but refused while it is not compiled in. */
+/* The PAM backend is built in: backend = pam loads, with its worker count. */
 static void
-test_backend_not_built(void **state)
+test_backend_pam(void **state)
 {
 	const struct backend_ops *pam = backend_find("pam");
-	struct config_errors errs;
 	struct config *cfg;
 
 	(void)state;
 	assert_non_null(pam);
-	if (pam->compiled_in)
-		skip();
-	cfg = load(BASE "[auth]\nbackend = pam\n", &errs);
-	assert_null(cfg);
-	assert_true(has_message(errs.msgs, errs.n, 8,
-	    "[auth] backend: backend 'pam' is not available in this build"));
-	config_errors_free(&errs);
+	assert_true(pam->compiled_in);
+	cfg = load_ok(BASE "[auth]\nbackend = pam\n");
+	assert_string_equal(cfg->auth.backend, "pam");
+	assert_int_equal(cfg->pam.workers, IDB_BROKER_DEFAULT_WORKERS);
+	config_free(cfg);
+	cfg = load_ok(BASE "[auth]\nbackend = pam\n[pam]\nworkers = 16\n");
+	assert_int_equal(cfg->pam.workers, 16);
+	config_free(cfg);
 }
 
 static void
@@ -1903,7 +1906,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_backend_not_built),
+		cmocka_unit_test(test_backend_pam),
 		cmocka_unit_test(test_cannot_open),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_complete),
