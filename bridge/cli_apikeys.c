@@ -264,7 +264,7 @@ cmd_keys(int argc, char **argv)
 		if (lookup_user(cfg, a.user, &id) != 0)
 			goto out;
 	}
-	if (privdrop_apply(cfg, false, &err) != 0 ||
+	if (privdrop_apply(cfg, true, &err) != 0 ||
 	    (st = store_open(&cfg->store, &err)) == NULL) {
 		fprintf(stderr, "keys: %s\n", err != NULL ? err : "cannot open the store");
 		goto out;

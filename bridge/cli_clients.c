@@ -456,7 +456,7 @@ cmd_client(int argc, char **argv)
 	umask(077);
 	if ((cfg = cli_load_config(o.config)) == NULL)
 		goto out;
-	if (privdrop_apply(cfg, false, &err) != 0 ||
+	if (privdrop_apply(cfg, true, &err) != 0 ||
 	    (st = store_open(&cfg->store, &err)) == NULL) {
 		fprintf(stderr, "idbridge client: %s\n", err != NULL ? err : "cannot open the store");
 		goto out;

@@ -163,7 +163,7 @@ cmd_signing_key(int argc, char **argv)
 		return 1;
 	if (o.alg == NULL)
 		alg = cli_signing_alg(cfg);
-	if (privdrop_apply(cfg, false, &err) != 0 ||
+	if (privdrop_apply(cfg, true, &err) != 0 ||
 	    (st = store_open(&cfg->store, &err)) == NULL) {
 		fprintf(stderr, "signing-key: %s\n", err != NULL ? err : "cannot open the store");
 		goto out;

@@ -103,7 +103,7 @@ cmd_user(int argc, char **argv)
 	umask(077);
 	if ((cfg = cli_load_config(path)) == NULL)
 		goto out;
-	if (privdrop_apply(cfg, false, &err) != 0 ||
+	if (privdrop_apply(cfg, true, &err) != 0 ||
 	    (st = store_open(&cfg->store, &err)) == NULL) {
 		fprintf(stderr, "user: %s\n", err != NULL ? err : "cannot open the store");
 		goto out;

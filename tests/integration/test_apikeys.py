@@ -203,3 +203,20 @@ def test_cached_identity_serves_within_ttl(tmp_path, own_slapd, idbridge_bin, se
                          "member: %s\n" % (slapdir.GROUPS, ALICE))
     # Still cached: the directory is not asked again before the TTL ends.
     assert verify(d, key, "write:resource")[0] == 200
+
+
+def test_issue_before_the_first_serve_creates_state_dir(idbridge_bin, tmp_path, slapd):
+    """On a fresh install the administrator may issue a key before the daemon
+    ever ran: the command creates state_dir (0700) as serve would."""
+    import os
+    import stat
+    c = Config(tmp_path, slapd)
+    fresh = os.path.join(str(tmp_path), "fresh-state")
+    c.set("server", state_dir=fresh)
+    c.set("store", path=os.path.join(fresh, "idbridge.db"))
+    c.write()
+    assert not os.path.exists(fresh)
+    key, _ = issue(idbridge_bin, c)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o700
+    rc, out, err = keys(idbridge_bin, c, "list")
+    assert rc == 0 and key[4:12] in out, err
