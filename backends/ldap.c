@@ -3,9 +3,10 @@
  *
  * A sign-in validates the name, searches user_base with the escaped
  * user_filter on a pooled service connection, and binds with the DN the
- * server returned on a fresh connection of its own (a user bind on a pooled
- * connection would make that connection's next search run as the user).
- * Then disabled_filter and the groups are read on the service connection.
+ * server returned on a bind connection: one that is only ever used for user
+ * binds (a user bind on a search connection would make that connection's
+ * next search run as the user).  Then disabled_filter and the groups are
+ * read on the service connection.
  *
  * Pool: at most [ldap] pool service-bound connections.  A caller takes an
  * idle one, opens a new one while under the limit, or waits on a condition
@@ -13,6 +14,12 @@
  * LDAP_SERVER_DOWN, LDAP_CONNECT_ERROR or LDAP_TIMEOUT is closed, never
  * returned to the pool; so are the idle ones to the same server, which are
  * likely dead too.
+ *
+ * Bind connections are kept too, up to [ldap] pool idle ones: the next
+ * sign-in binds again on the same connection (a simple bind replaces the
+ * connection's identity, and a failed one leaves it anonymous), so a
+ * sign-in costs no TCP connect, StartTLS handshake or TLS context.  They
+ * need no wait: at most one is in use per auth worker.
  *
  * Failover: URIs are tried in config order, skipping for a while those
  * that recently failed to connect or timed out (when all are marked down,
@@ -68,6 +75,8 @@ struct backend {
 	struct conn **idle;     /* capacity lc->pool */
 	size_t n_idle;
 	size_t n_open;          /* idle + in use + being opened */
+	struct conn **bind_idle; /* idle bind connections, capacity lc->pool */
+	size_t n_bind_idle;
 	uint64_t *down_until;   /* per URI: now_ms() before which it is avoided */
 	char **user_attrs;      /* attributes requested for a user entry */
 	char **group_attrs;     /* attributes requested for a group entry */
@@ -401,31 +410,96 @@ pool_put(struct backend *be, struct conn *c)
 	pthread_mutex_unlock(&be->lock);
 }
 
+/*
+ * Move the idle connections to uri from idle[] to doomed[] (NULL: keep
+ * them all); the caller holds the lock.  Returns how many moved.
+ */
+static size_t
+idle_take_uri(struct conn **idle, size_t *n_idle, size_t uri, struct conn **doomed)
+{
+	size_t kept = 0, n_dead = 0;
+
+	for (size_t i = 0; i < *n_idle; i++) {
+		if (idle[i]->uri == uri && doomed != NULL)
+			doomed[n_dead++] = idle[i];
+		else
+			idle[kept++] = idle[i];
+	}
+	*n_idle = kept;
+	return n_dead;
+}
+
+static void
+conn_close_all(struct conn *c, struct conn **doomed, size_t n_dead)
+{
+	conn_close(c);
+	for (size_t i = 0; i < n_dead; i++)
+		conn_close(doomed[i]);
+	free(doomed);
+}
+
 /* Close c and every idle connection to the same server. */
 static void
 pool_discard(struct backend *be, struct conn *c)
 {
-	size_t uri = c->uri, kept = 0, n_dead = 0;
+	size_t n_dead;
 	struct conn **doomed;
 
 	/* At most pool connections exist; collect under the lock, close outside. */
 	doomed = calloc(be->lc->pool, sizeof(*doomed));
 	pthread_mutex_lock(&be->lock);
 	be->n_open--;
-	for (size_t i = 0; i < be->n_idle; i++) {
-		if (be->idle[i]->uri == uri && doomed != NULL)
-			doomed[n_dead++] = be->idle[i];
-		else
-			be->idle[kept++] = be->idle[i];
-	}
-	be->n_idle = kept;
+	n_dead = idle_take_uri(be->idle, &be->n_idle, c->uri, doomed);
 	be->n_open -= n_dead;
 	pthread_cond_broadcast(&be->freed);
 	pthread_mutex_unlock(&be->lock);
+	conn_close_all(c, doomed, n_dead);
+}
+
+/*
+ * A connection for a user bind: an idle one, else a new one (no service
+ * bind).  Never one of the search pool's.
+ */
+static int
+bind_get(struct backend *be, bool probe, struct conn **conn_r)
+{
+	*conn_r = NULL;
+	pthread_mutex_lock(&be->lock);
+	if (be->n_bind_idle > 0) {
+		*conn_r = be->bind_idle[--be->n_bind_idle];
+		pthread_mutex_unlock(&be->lock);
+		return LDAP_SUCCESS;
+	}
+	pthread_mutex_unlock(&be->lock);
+	return conn_open(be, false, probe, conn_r);
+}
+
+/* Keep a bind connection for the next sign-in, or close it when enough are idle. */
+static void
+bind_put(struct backend *be, struct conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&be->lock);
+	if (be->n_bind_idle < be->lc->pool) {
+		be->bind_idle[be->n_bind_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&be->lock);
 	conn_close(c);
-	for (size_t i = 0; i < n_dead; i++)
-		conn_close(doomed[i]);
-	free(doomed);
+}
+
+/* Close a failed bind connection and the idle ones to the same server. */
+static void
+bind_discard(struct backend *be, struct conn *c)
+{
+	struct conn **doomed = calloc(be->lc->pool, sizeof(*doomed));
+	size_t n_dead;
+
+	pthread_mutex_lock(&be->lock);
+	n_dead = idle_take_uri(be->bind_idle, &be->n_bind_idle, c->uri, doomed);
+	pthread_mutex_unlock(&be->lock);
+	conn_close_all(c, doomed, n_dead);
 }
 
 static void
@@ -996,8 +1070,44 @@ ad_bind_result(const char *diag)
 }
 
 /*
- * Simple bind as dn on a connection of its own (closed afterwards), failing
- * over to the next URI like the pool does.
+ * One simple bind as dn on a bind connection, replacing the connection and
+ * retrying when it fails with a failover error, like op_search.  Returns
+ * the LDAP result code; *conn_r is the connection that answered (NULL when
+ * none did).
+ */
+static int
+bind_on_pool(struct backend *be, const char *dn, struct berval *cred, struct conn **conn_r)
+{
+	struct conn *c = NULL;
+	unsigned attempts = 0;
+	int rc;
+
+	for (;;) {
+		rc = bind_get(be, attempts == 0, &c);
+		attempts++;
+		if (rc != LDAP_SUCCESS)
+			break;
+		rc = ldap_sasl_bind_s(c->ld, dn, LDAP_SASL_SIMPLE, cred, NULL, NULL, NULL);
+		if (!ldap_err_failover(rc)) {
+			c->proven = true;
+			break;
+		}
+		log_ldap(LOG_LVL_WARN, be, c, "user bind", rc);
+		/* As for searches: an idle connection that worked may just be stale. */
+		if (rc == LDAP_TIMEOUT || !c->proven)
+			mark_down(be, c->uri);
+		bind_discard(be, c);
+		c = NULL;
+		if (attempts > be->lc->uris.n)
+			break;
+	}
+	*conn_r = c;
+	return rc;
+}
+
+/*
+ * Simple bind as dn on a bind connection (kept for the next sign-in when
+ * the server answered), failing over to the next URI like the pool does.
  */
 static enum auth_result
 user_bind(struct backend *be, const char *dn, const char *password,
@@ -1007,7 +1117,8 @@ user_bind(struct backend *be, const char *dn, const char *password,
 	struct conn *c = NULL;
 	char *diag = NULL, buf[LOG_SAFE_BUF];
 	enum auth_result r = AUTH_INTERNAL;
-	int rc = LDAP_SERVER_DOWN;
+	bool keep = true;
+	int rc;
 
 	/* libldap wants a mutable berval: give it a copy we wipe. */
 	if ((cred.bv_val = malloc(password_len + 1)) == NULL)
@@ -1015,17 +1126,7 @@ user_bind(struct backend *be, const char *dn, const char *password,
 	memcpy(cred.bv_val, password, password_len);
 	cred.bv_val[password_len] = '\0';
 	cred.bv_len = password_len;
-	for (size_t attempt = 0; attempt < be->lc->uris.n; attempt++) {
-		if ((rc = conn_open(be, false, attempt == 0, &c)) != LDAP_SUCCESS)
-			break;
-		rc = ldap_sasl_bind_s(c->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-		if (!ldap_err_failover(rc))
-			break;
-		log_ldap(LOG_LVL_WARN, be, c, "user bind", rc);
-		mark_down(be, c->uri);
-		conn_close(c);
-		c = NULL;
-	}
+	rc = bind_on_pool(be, dn, &cred, &c);
 	switch (rc) {
 	case LDAP_SUCCESS:
 		r = AUTH_OK;
@@ -1041,6 +1142,8 @@ user_bind(struct backend *be, const char *dn, const char *password,
 		r = AUTH_BAD_CREDENTIALS;
 		break;
 	default:
+		/* Anything unexpected: the connection is not trusted again. */
+		keep = false;
 		r = ldap_err_result(rc);
 		if (c != NULL)
 			log_ldap(LOG_LVL_ERR, be, c, "user bind", rc);
@@ -1051,7 +1154,10 @@ user_bind(struct backend *be, const char *dn, const char *password,
 	}
 out:
 	ldap_memfree(diag);
-	conn_close(c);
+	if (keep)
+		bind_put(be, c);
+	else
+		conn_close(c);
 	free_secret(cred.bv_val, password_len + 1);
 	return r;
 }
@@ -1174,6 +1280,7 @@ ldap_backend_init(const struct config *cfg, char **err_r)
 	pthread_cond_init(&be->freed, &cattr);
 	pthread_condattr_destroy(&cattr);
 	if ((be->idle = calloc(cfg->ldap.pool, sizeof(*be->idle))) == NULL ||
+	    (be->bind_idle = calloc(cfg->ldap.pool, sizeof(*be->bind_idle))) == NULL ||
 	    (be->down_until = calloc(cfg->ldap.uris.n, sizeof(*be->down_until))) == NULL ||
 	    build_attr_lists(be) != 0)
 		goto enomem;
@@ -1202,7 +1309,10 @@ ldap_backend_free(struct backend *be)
 		return;
 	for (size_t i = 0; i < be->n_idle; i++)
 		conn_close(be->idle[i]);
+	for (size_t i = 0; i < be->n_bind_idle; i++)
+		conn_close(be->bind_idle[i]);
 	free(be->idle);
+	free(be->bind_idle);
 	free(be->down_until);
 	free_attrs(be->user_attrs);
 	free_attrs(be->group_attrs);

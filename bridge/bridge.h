@@ -113,6 +113,7 @@
 #define IDB_PREAUTH_TTL_S 600           /* to sign in after GET /authorize */
 #define IDB_SESSION_TTL_S 28800         /* a browser session: one working day */
 #define IDB_LOGIN_FAILURE_MIN_MS 800    /* every failed sign-in takes at least this long */
+#define IDB_SIGNIN_FRESH_MS 5000        /* GET /authorize reuses an identity this young */
 
 /* Token endpoint, introspection, revocation (params.c, h_token.c, dircache.c). */
 #define IDB_MAX_BASIC_AUTH_LEN 1024   /* an Authorization: Basic header value */
@@ -122,6 +123,7 @@
 #define IDB_REFRESH_TOKEN_BYTES 32    /* random bytes of a refresh token */
 #define IDB_FAMILY_ID_BYTES 16        /* random bytes of a refresh family id */
 #define IDB_JTI_BYTES 16              /* random bytes of an access token's jti */
+#define IDB_COMMIT_BATCH_MAX 256      /* token writes in one group commit (commitq.h) */
 
 /* Expired sessions, codes and tokens are purged this often (cli_serve.c). */
 #define IDB_HOUSEKEEPING_S 60
@@ -147,5 +149,8 @@
 
 /* Log lines never carry more than this many bytes of an untrusted string. */
 #define IDB_LOG_STR_MAX 100
+/* Request log lines go out in batches (log.c): at most this late, this many bytes a write. */
+#define IDB_LOG_BATCH_MS 50
+#define IDB_LOG_BATCH_BYTES 4096     /* PIPE_BUF: a pipe writes it whole */
 
 #endif

@@ -1,6 +1,7 @@
 /* clientauth.c — client authentication for the back-channel endpoints (see clientauth.h). */
 #include "autoconfig.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,20 @@
 #include "http.h"
 #include "server.h"
 #include "util.h"
+
+/*
+ * Standard base64 digit values by byte (-1: not a digit), made once from
+ * b64_digit_value: /introspect decodes a Basic credential on every call.
+ */
+static signed char b64_values[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_table(void)
+{
+	for (int c = 0; c < 256; c++)
+		b64_values[c] = (signed char)b64_digit_value(c, false);
+}
 
 /*
  * Strict standard base64 (RFC 4648 §4) with padding, as Basic uses it.
@@ -22,6 +37,7 @@ b64_decode(const char *in, size_t len, char *out, size_t out_size)
 
 	if (len == 0 || len % 4 != 0 || len / 4 * 3 + 1 > out_size)
 		return -1;
+	pthread_once(&b64_once, b64_table);
 	if (in[len - 1] == '=')
 		pad = in[len - 2] == '=' ? 2 : 1;
 	for (size_t i = 0; i < len; i += 4) {
@@ -33,7 +49,7 @@ b64_decode(const char *in, size_t len, char *out, size_t out_size)
 				v[k] = 0;
 				continue;
 			}
-			if ((v[k] = b64_digit_value((unsigned char)in[i + k], false)) < 0)
+			if ((v[k] = b64_values[(unsigned char)in[i + k]]) < 0)
 				return -1;
 		}
 		out[o++] = (char)(v[0] << 2 | v[1] >> 4);

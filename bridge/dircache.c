@@ -2,6 +2,7 @@
 #include "autoconfig.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 
 struct dircache_slot {
 	struct identity id;     /* id.username NULL: empty */
+	uint64_t stored_ms;     /* when the directory said so */
 	uint64_t expires_ms;
 };
 
@@ -93,15 +95,19 @@ dircache_put(struct dircache *dc, const struct identity *id)
 	pthread_mutex_lock(&dc->lock);
 	identity_free(&s->id);
 	s->id = copy;
-	s->expires_ms = now_ms() + (uint64_t)dc->ttl_s * 1000u;
+	s->stored_ms = now_ms();
+	s->expires_ms = s->stored_ms + (uint64_t)dc->ttl_s * 1000u;
 	pthread_mutex_unlock(&dc->lock);
 }
 
-bool
-dircache_get(struct dircache *dc, const char *username, struct identity *id_r)
+/* A copy of username's identity if the directory gave it at most max_age_ms ago. */
+static bool
+get_younger(struct dircache *dc, const char *username, uint64_t max_age_ms,
+    struct identity *id_r)
 {
 	struct dircache_slot *s;
 	bool hit = false;
+	uint64_t now;
 
 	memset(id_r, 0, sizeof(*id_r));
 	if (dc == NULL || dc->ttl_s == 0 || username == NULL)
@@ -109,13 +115,27 @@ dircache_get(struct dircache *dc, const char *username, struct identity *id_r)
 	s = &dc->slots[slot_of(username)];
 	pthread_mutex_lock(&dc->lock);
 	if (s->id.username != NULL && ascii_strcasecmp(s->id.username, username) == 0) {
-		if (now_ms() < s->expires_ms)
-			hit = identity_copy(&s->id, id_r) == 0;
-		else
+		now = now_ms();
+		if (now >= s->expires_ms)
 			identity_free(&s->id);
+		else if (now - s->stored_ms <= max_age_ms)
+			hit = identity_copy(&s->id, id_r) == 0;
 	}
 	pthread_mutex_unlock(&dc->lock);
 	return hit;
+}
+
+bool
+dircache_get(struct dircache *dc, const char *username, struct identity *id_r)
+{
+	return get_younger(dc, username, UINT64_MAX, id_r);
+}
+
+bool
+dircache_get_fresh(struct dircache *dc, const char *username, unsigned max_age_ms,
+    struct identity *id_r)
+{
+	return get_younger(dc, username, max_age_ms, id_r);
 }
 
 void

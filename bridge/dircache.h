@@ -25,6 +25,13 @@ void dircache_free(struct dircache *dc);
 void dircache_put(struct dircache *dc, const struct identity *id);
 /* A fresh copy into *id_r (identity_free it) and true, or false. */
 bool dircache_get(struct dircache *dc, const char *username, struct identity *id_r);
+/*
+ * The same, only when the directory gave the identity at most max_age_ms
+ * ago (a sign-in a moment before), whatever the TTL left; never when
+ * caching is off (TTL 0).
+ */
+bool dircache_get_fresh(struct dircache *dc, const char *username, unsigned max_age_ms,
+    struct identity *id_r);
 /* Forget a user (removed from a group by an admin, user revoke). */
 void dircache_forget(struct dircache *dc, const char *username);
 

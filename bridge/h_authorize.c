@@ -329,10 +329,12 @@ respond_consent(struct http_request *req, const struct authz *a, const char *pre
 struct job {
 	struct http_request *req;
 	struct authz a;
-	char preauth[SESSION_TOKEN_LEN + 1];
+	char preauth[SESSION_TOKEN_LEN + 1];  /* "" until a consent page needs one */
 	char *username;             /* the session's */
 	char *user_id;              /* the session's immutable id */
 	bool consent_allowed;       /* a consent POST that said allow */
+	bool have_fresh;            /* fresh holds what the directory said a moment ago */
+	struct identity fresh;
 };
 
 static void
@@ -343,46 +345,193 @@ job_free(struct job *j)
 	authz_free(&j->a);
 	free(j->username);
 	free(j->user_id);
+	identity_free(&j->fresh);
 	free(j);
 }
 
-/* Issue a code for grant and redirect to the client. */
+/* ---- writes an answer waits for ---------------------------------------------------- */
+
+/*
+ * Each write below is prepared with its answer: the page or redirect is set
+ * on the suspended request, the row goes to the store's next group commit
+ * (signin_write), and the writer resumes the request once the row is
+ * durable, replacing the answer with an error page when it is not.
+ */
+
+static void
+preauth_failed(struct http_request *req)
+{
+	page_error(req, 503, "Try again later",
+	    "The sign-in service could not save your request.", NULL);
+}
+
+/* A pre-auth row: the validated request under its cookie's hash. */
+struct preauth_row {
+	struct signin_write w;      /* first */
+	unsigned char hash[SESSION_HASH_LEN];
+	char *query;
+};
+
+static void
+preauth_row_free(struct signin_write *w)
+{
+	struct preauth_row *row = (struct preauth_row *)w;
+
+	if (row == NULL)
+		return;
+	free(row->query);
+	free(row);
+}
+
+static enum store_result
+put_preauth(struct store *st, void *arg)
+{
+	const struct preauth_row *row = arg;
+
+	return store_preauth_put(st, row->hash, row->query, unix_now() + IDB_PREAUTH_TTL_S);
+}
+
+/* A row for a, under a new cookie value written to token; NULL on failure. */
+static struct preauth_row *
+preauth_row_new(struct http_request *req, const struct authz *a, char *token, size_t size)
+{
+	struct preauth_row *row = calloc(1, sizeof(*row));
+
+	if (row == NULL || (row->query = strdup(a->query)) == NULL ||
+	    session_new_token(token, size) != 0) {
+		preauth_row_free((struct signin_write *)row);
+		return NULL;
+	}
+	session_hash(token, row->hash);
+	row->w = (struct signin_write){ .op.run = put_preauth, .req = req,
+	    .failed = preauth_failed, .free = preauth_row_free };
+	return row;
+}
+
+/* A new code (and the consent form's used pre-auth row gone). */
+struct code_row {
+	struct signin_write w;      /* first */
+	unsigned char hash[SESSION_HASH_LEN];
+	unsigned char preauth_hash[SESSION_HASH_LEN];
+	bool delete_preauth;
+	struct store_grant g;       /* owned copies */
+	int64_t now;
+};
+
+static void
+code_row_free(struct signin_write *w)
+{
+	struct code_row *row = (struct code_row *)w;
+
+	if (row == NULL)
+		return;
+	store_grant_free(&row->g);
+	free(row);
+}
+
+static enum store_result
+put_code(struct store *st, void *arg)
+{
+	const struct code_row *row = arg;
+	enum store_result r;
+
+	if ((r = store_code_put(st, row->hash, &row->g, row->now)) == STORE_OK &&
+	    row->delete_preauth && store_preauth_delete(st, row->preauth_hash) != STORE_OK)
+		log_warn("authorize: could not delete a used pre-auth request (it expires)");
+	return r;
+}
+
+static void
+code_failed(struct http_request *req)
+{
+	page_error(req, 503, "Try again later",
+	    "The sign-in service could not save your authorization.", NULL);
+}
+
+static void
+code_issued(struct signin_write *w)
+{
+	const struct code_row *row = (const struct code_row *)w;
+
+	log_info("authorize: code issued to client %s for user %s (scope \"%s\")",
+	    row->g.client_id, row->g.username, row->g.scope);
+}
+
+/* The grant for a code, in copies the row owns; NULL when out of memory. */
+static struct code_row *
+code_row_new(struct http_request *req, const struct job *j, const struct identity *id,
+    const char *scope)
+{
+	const struct config *cfg = http_server(req)->cfg;
+	struct code_row *row = calloc(1, sizeof(*row));
+
+	if (row == NULL)
+		return NULL;
+	row->w = (struct signin_write){ .op.run = put_code, .req = req, .failed = code_failed,
+	    .committed = code_issued, .free = code_row_free };
+	row->now = unix_now();
+	row->g.expires_at = row->now + cfg->tokens.code_ttl;
+	if ((row->g.client_id = strdup(j->a.client->id)) == NULL ||
+	    (row->g.user_id = strdup(id->id)) == NULL ||
+	    (row->g.username = strdup(id->username)) == NULL ||
+	    (row->g.scope = strdup(scope)) == NULL ||
+	    (row->g.redirect_uri = strdup(j->a.redirect_uri)) == NULL ||
+	    (j->a.challenge != NULL && (row->g.code_challenge = strdup(j->a.challenge)) == NULL)) {
+		code_row_free(&row->w);
+		return NULL;
+	}
+	/* A consent form's request is used up; a GET with a session wrote none. */
+	if (j->preauth[0] != '\0') {
+		session_hash(j->preauth, row->preauth_hash);
+		row->delete_preauth = true;
+	}
+	return row;
+}
+
+/* Issue a code and redirect to the client once it is durable; resumes req. */
 static void
 issue_code(struct http_request *req, struct job *j, const struct identity *id,
     const char *scope)
 {
 	struct server *srv = http_server(req);
 	char code[SESSION_TOKEN_LEN + 1], *url = NULL;
-	unsigned char hash[SESSION_HASH_LEN];
-	struct store_grant g = {
-		.client_id = j->a.client->id, .user_id = id->id, .username = id->username,
-		.scope = (char *)(uintptr_t)scope, .redirect_uri = (char *)(uintptr_t)j->a.redirect_uri,
-		.code_challenge = (char *)(uintptr_t)j->a.challenge,
-		.expires_at = unix_now() + srv->cfg->tokens.code_ttl,
-	};
+	struct code_row *row;
 
-	if (session_new_token(code, sizeof(code)) != 0) {
-		http_respond_error(req, 500, "server_error", "no randomness");
-		return;
-	}
-	session_hash(code, hash);
-	if (store_code_put(srv->store, hash, &g, unix_now()) != STORE_OK ||
+	if ((row = code_row_new(req, j, id, scope)) == NULL ||
+	    session_new_token(code, sizeof(code)) != 0 ||
 	    (url = client_redirect(srv->cfg, &j->a, "code", code, NULL, NULL)) == NULL) {
-		page_error(req, 503, "Try again later",
-		    "The sign-in service could not save your authorization.", NULL);
+		code_failed(req);
+		code_row_free((struct signin_write *)row);
 		explicit_bzero(code, sizeof(code));
+		http_resume(req);
 		return;
 	}
-	session_hash(j->preauth, hash);
-	if (store_preauth_delete(srv->store, hash) != STORE_OK)
-		log_warn("authorize: could not delete a used pre-auth request (it expires)");
+	session_hash(code, row->hash);
 	page_see_other(req, url);
 	page_set_cookie(req, COOKIE_PREAUTH, "", 0);
-	log_info("authorize: code issued to client %s for user %s (scope \"%s\")",
-	    j->a.client->id, id->username, scope);
 	explicit_bzero(code, sizeof(code));
 	explicit_bzero(url, strlen(url));
 	free(url);
+	signin_write(srv->store, &row->w);  /* answers and resumes req */
+}
+
+/* The consent page over a new pre-auth row (the form's request); resumes req. */
+static void
+ask_consent(struct http_request *req, struct job *j, const struct identity *id,
+    const struct strlist *granted)
+{
+	struct server *srv = http_server(req);
+	struct preauth_row *row;
+
+	if ((row = preauth_row_new(req, &j->a, j->preauth, sizeof(j->preauth))) == NULL) {
+		preauth_failed(req);
+		http_resume(req);
+		return;
+	}
+	respond_consent(req, &j->a, j->preauth, id->display_name != NULL ?
+	    id->display_name : id->username, granted);
+	page_set_cookie(req, COOKIE_PREAUTH, j->preauth, IDB_PREAUTH_TTL_S);
+	signin_write(srv->store, &row->w);  /* answers and resumes req */
 }
 
 /* Consent given before for at least these scopes? */
@@ -406,15 +555,16 @@ consent_covers(struct server *srv, const char *user_id, const char *client_id,
 }
 
 /*
- * With a fresh identity: the grant, then consent or a code.  Runs on a
- * worker (it follows a directory call).
+ * With a fresh identity: the grant, then consent or a code.  req is
+ * suspended; this answers it and resumes it (now, or once its write is
+ * durable), so the caller must not touch req afterwards.
  */
 static void
 continue_with_identity(struct http_request *req, struct job *j, const struct identity *id)
 {
 	struct server *srv = http_server(req);
 	struct strlist allowed = { 0 }, granted = { 0 };
-	bool unknown = false;
+	bool unknown = false, handed = false;
 	char *scope = NULL;
 
 	if (scopes_for_identity(srv->cfg, id, &allowed) != 0 ||
@@ -440,22 +590,24 @@ continue_with_identity(struct http_request *req, struct job *j, const struct ide
 	if (j->consent_allowed &&
 	    store_consent_put(srv->store, id->id, j->a.client->id, scope, unix_now()) != STORE_OK)
 		log_warn("authorize: could not remember the consent of %s", id->username);
+	handed = true;
 	if (j->a.client->consent_skip || j->consent_allowed ||
 	    consent_covers(srv, id->id, j->a.client->id, &granted))
 		issue_code(req, j, id, scope);
-	else {
-		respond_consent(req, &j->a, j->preauth, id->display_name != NULL ?
-		    id->display_name : id->username, &granted);
-		/* The consent form's request lives under this pre-auth cookie. */
-		page_set_cookie(req, COOKIE_PREAUTH, j->preauth, IDB_PREAUTH_TTL_S);
-	}
+	else
+		ask_consent(req, j, id, &granted);
 out:
 	strlist_free(&allowed);
 	strlist_free(&granted);
 	free(scope);
+	if (!handed)
+		http_resume(req);  /* last touch of req */
 }
 
-/* Worker: a signed-in user's identity again (groups may have changed). */
+/*
+ * Worker: a signed-in user's identity again (groups may have changed),
+ * unless the directory gave it a moment ago (the sign-in just before).
+ */
 static void
 run_lookup(void *arg, bool cancelled)
 {
@@ -465,17 +617,24 @@ run_lookup(void *arg, bool cancelled)
 	struct identity id = { 0 };
 	enum auth_result r = AUTH_UNAVAILABLE;
 
-	if (!cancelled)
+	if (!cancelled && j->have_fresh) {
+		id = j->fresh;
+		memset(&j->fresh, 0, sizeof(j->fresh));
+		r = AUTH_OK;
+	} else if (!cancelled) {
 		r = srv->backend_ops->lookup(srv->backend, j->username, &id);
+		if (r == AUTH_OK)
+			dircache_put(srv->dircache, &id);
+	}
 	if (r == AUTH_OK && (id.id == NULL || strcmp(id.id, j->user_id) != 0))
 		r = AUTH_UNKNOWN_USER;  /* the name now belongs to someone else */
 	if (r == AUTH_OK) {
-		dircache_put(srv->dircache, &id);
-		continue_with_identity(req, j, &id);
+		continue_with_identity(req, j, &id);  /* answers and resumes req */
 	} else if (r == AUTH_UNAVAILABLE || r == AUTH_INTERNAL) {
 		page_error(req, 503, "Try again later",
 		    "The company directory is unavailable: try again later.", NULL);
 		http_add_header(req, "Retry-After", "30");
+		http_resume(req);  /* last touch of req */
 	} else {
 		/* Gone or disabled since signing in: the session is over. */
 		unsigned char hash[SESSION_HASH_LEN];
@@ -490,10 +649,10 @@ run_lookup(void *arg, bool cancelled)
 		page_set_cookie(req, COOKIE_SESSION, "", 0);
 		page_error(req, 403, "Account not active",
 		    "Your account can no longer sign in here.", NULL);
+		http_resume(req);  /* last touch of req */
 	}
 	identity_free(&id);
 	job_free(j);
-	http_resume(req);  /* last touch of req */
 }
 
 /* Hand a job to the auth pool; answer at once when it cannot take it. */
@@ -519,18 +678,25 @@ submit(struct http_request *req, struct job *j, authpool_fn *run)
 	return HTTP_SUSPENDED;
 }
 
-/* A new pre-auth row for the validated request; the cookie into out. */
-static bool
-new_preauth(struct http_request *req, const struct authz *a, char *out, size_t size)
+/* The login page over a new pre-auth row, sent once the row is durable. */
+static enum http_outcome
+login_page(struct http_request *req, const struct authz *a)
 {
 	struct server *srv = http_server(req);
-	unsigned char hash[SESSION_HASH_LEN];
+	char preauth[SESSION_TOKEN_LEN + 1];
+	struct preauth_row *row;
 
-	if (session_new_token(out, size) != 0)
-		return false;
-	session_hash(out, hash);
-	return store_preauth_put(srv->store, hash, a->query,
-	    unix_now() + IDB_PREAUTH_TTL_S) == STORE_OK;
+	if ((row = preauth_row_new(req, a, preauth, sizeof(preauth))) == NULL) {
+		preauth_failed(req);
+		return HTTP_DONE;
+	}
+	respond_login(req, a, preauth, 200, NULL, NULL);
+	page_set_cookie(req, COOKIE_PREAUTH, preauth, IDB_PREAUTH_TTL_S);
+	explicit_bzero(preauth, sizeof(preauth));
+	/* The HTTP thread does not wait for the fsync: the writer answers. */
+	http_suspend(req);
+	signin_write(srv->store, &row->w);
+	return HTTP_SUSPENDED;
 }
 
 static struct job *
@@ -546,11 +712,17 @@ job_for(struct authz *a, const char *preauth)
 	return j;
 }
 
-/* A session exists: look the user up on the pool, then consent or a code. */
+/*
+ * A session exists: look the user up on the pool, then consent or a code.
+ * Right after a sign-in (the redirect back here) the directory answered
+ * for this user a moment ago: that identity is used, without a worker
+ * when the answer is a code.
+ */
 static enum http_outcome
 with_session(struct http_request *req, struct authz *a, const char *preauth,
     struct store_session *s, bool consent_allowed)
 {
+	struct server *srv = http_server(req);
 	struct job *j = job_for(a, preauth);
 
 	if (j == NULL || (j->username = strdup(s->username)) == NULL ||
@@ -560,6 +732,17 @@ with_session(struct http_request *req, struct authz *a, const char *preauth,
 		return HTTP_DONE;
 	}
 	j->consent_allowed = consent_allowed;
+	j->have_fresh = dircache_get_fresh(srv->dircache, s->username, IDB_SIGNIN_FRESH_MS,
+	    &j->fresh);
+	/* A consent POST remembers the consent, a store write of its own: on the pool. */
+	if (j->have_fresh && !consent_allowed && j->fresh.id != NULL &&
+	    strcmp(j->fresh.id, j->user_id) == 0) {
+		j->req = req;
+		http_suspend(req);
+		continue_with_identity(req, j, &j->fresh);  /* answers and resumes req */
+		job_free(j);
+		return HTTP_SUSPENDED;
+	}
 	return submit(req, j, run_lookup);
 }
 
@@ -573,7 +756,6 @@ authorize_get(struct http_request *req)
 	struct authz a = { 0 };
 	struct failure f = { 0 };
 	struct store_session s = { 0 };
-	char preauth[SESSION_TOKEN_LEN + 1];
 	enum http_outcome out = HTTP_DONE;
 	enum check c;
 
@@ -581,23 +763,17 @@ authorize_get(struct http_request *req)
 		respond_invalid(req, c, &a, &f);
 		goto done;
 	}
-	if (!new_preauth(req, &a, preauth, sizeof(preauth))) {
-		page_error(req, 503, "Try again later",
-		    "The sign-in service could not save your request.", NULL);
-		goto done;
-	}
-	if (page_session(req, &s, NULL)) {
-		out = with_session(req, &a, preauth, &s, false);
-	} else {
-		respond_login(req, &a, preauth, 200, NULL, NULL);
-	}
-	/* A suspended request gets its cookie with the consent page (run_lookup). */
-	if (out == HTTP_DONE)
-		page_set_cookie(req, COOKIE_PREAUTH, preauth, IDB_PREAUTH_TTL_S);
+	/*
+	 * With a session the request is kept (a pre-auth row) only if a consent
+	 * page needs it (continue_with_identity): most such GETs end in a code.
+	 */
+	if (page_session(req, &s, NULL))
+		out = with_session(req, &a, "", &s, false);
+	else
+		out = login_page(req, &a);
 done:
 	store_session_free(&s);
 	authz_free(&a);
-	explicit_bzero(preauth, sizeof(preauth));
 	return out;
 }
 

@@ -30,6 +30,7 @@
 #include "backend.h"
 #include "clientauth.h"
 #include "clients.h"
+#include "commitq.h"
 #include "config.h"
 #include "dircache.h"
 #include "http.h"
@@ -46,6 +47,17 @@
 #define RETRY_AFTER_STR2(x) #x
 #define RETRY_AFTER_STR(x) RETRY_AFTER_STR2(x)
 
+/* An access token signed for a grant, not yet recorded in the store. */
+struct access {
+	char *jti;
+	char *jwt;
+	unsigned ttl;
+	int64_t expires_at;
+};
+
+struct token_job;
+typedef void answer_fn(struct token_job *j, enum store_result r);
+
 struct token_job {
 	struct http_request *req;
 	struct form params;
@@ -56,7 +68,30 @@ struct token_job {
 	struct strlist requested;           /* refresh: the scope asked for */
 	struct identity id;
 	bool have_id;
+	/* What the grant issues, kept until its write committed (commitq.h). */
+	int64_t now;
+	struct access a;
+	char *refresh_token;
+	unsigned char new_hash[STORE_HASH_LEN];
+	char *scope;                        /* refresh: what this one grants */
+	struct store_issue iss;
+	enum store_result bar;              /* a code replayed meanwhile: its family's fate */
+	struct commitq_op op;
+	answer_fn *answer;                  /* answers with the committed outcome */
 };
+
+/*
+ * Set while a handler runs on an HTTP thread.  A grant that finishes there
+ * queues its write and suspends the request (queued), since an HTTP thread
+ * must not wait for a commit; one that finishes on an auth-pool worker
+ * waits for its commit there.
+ */
+static _Thread_local struct {
+	const struct token_job *job;
+	bool queued;
+} on_http;
+
+static void access_free(struct access *a);
 
 static void
 token_job_free(void *arg)
@@ -69,7 +104,29 @@ token_job_free(void *arg)
 	strlist_free(&j->requested);
 	identity_free(&j->id);
 	explicit_bzero(j->old_hash, sizeof(j->old_hash));
+	explicit_bzero(j->new_hash, sizeof(j->new_hash));
+	free_secret_str(j->refresh_token);
+	access_free(&j->a);
+	free(j->scope);
 	free(j);
+}
+
+static void
+http_thread_enter(const struct token_job *j)
+{
+	on_http.job = j;
+	on_http.queued = false;
+}
+
+/* out, or HTTP_SUSPENDED when a write was queued meanwhile (j may be gone already). */
+static enum http_outcome
+http_thread_leave(enum http_outcome out)
+{
+	bool queued = on_http.queued;
+
+	on_http.job = NULL;
+	on_http.queued = false;
+	return queued ? HTTP_SUSPENDED : out;
 }
 
 /* RFC 6749 §5.1: no-store (on every response already) and Pragma: no-cache. */
@@ -120,14 +177,6 @@ groups_claim(const struct config *cfg, const struct token_job *j)
 	strlist_free(&mapped);
 	return a;
 }
-
-/* An access token signed for a grant, not yet recorded in the store. */
-struct access {
-	char *jti;
-	char *jwt;
-	unsigned ttl;
-	int64_t expires_at;
-};
 
 static void
 access_free(struct access *a)
@@ -204,49 +253,129 @@ new_refresh(char **token_r, unsigned char hash[STORE_HASH_LEN])
 	return 0;
 }
 
+/*
+ * Sign the access token (scope: what it grants) and make the refresh token
+ * this grant issues, before the store changes: a failure here spends
+ * nothing.  0, or -1 (answered).
+ */
+static int
+prepare_issue(struct token_job *j, const char *scope)
+{
+	const struct config *cfg = http_server(j->req)->cfg;
+
+	j->now = time(NULL);
+	if (new_refresh(&j->refresh_token, j->new_hash) != 0 || sign_access(j, scope, &j->a) != 0) {
+		token_error(j->req, 500, "server_error", "cannot issue a token");
+		return -1;
+	}
+	j->iss.refresh_hash = j->new_hash;
+	j->iss.refresh_expires_at = j->now + cfg->tokens.refresh_ttl;
+	j->iss.jti = j->a.jti;
+	j->iss.access_expires_at = j->a.expires_at;
+	return 0;
+}
+
+/* The group commit's callback: answer, then resume (the writer's last touch of req). */
+static void
+committed(void *arg, enum store_result r)
+{
+	struct token_job *j = arg;
+	struct http_request *req = j->req;
+
+	log_set_request_id(http_request_id(req));
+	j->answer(j, r);
+	log_set_request_id(NULL);
+	http_resume(req);
+}
+
+/*
+ * Write what the grant issues in the next group commit and answer with the
+ * committed outcome: from the writer when on an HTTP thread (the request is
+ * suspended meanwhile), else here once committed.
+ */
+static void
+commit_then(struct token_job *j, commitq_run_fn *run, answer_fn *answer)
+{
+	struct commitq *q = store_commitq(http_server(j->req)->store);
+
+	j->answer = answer;
+	j->op.run = run;
+	j->op.done = committed;
+	j->op.arg = j;
+	if (q == NULL) {
+		answer(j, STORE_ERROR);
+	} else if (on_http.job == j) {
+		on_http.queued = true;
+		http_suspend(j->req);
+		commitq_submit(q, &j->op);  /* j may be freed from here on */
+	} else {
+		answer(j, commitq_run(q, &j->op));
+	}
+}
+
+/* What store_family_bar's outcome means, for the audit line. */
+static const char *
+bar_outcome(enum store_result r)
+{
+	switch (r) {
+	case STORE_OK:
+		return "revoked";
+	case STORE_NOT_FOUND:
+		return "barred";
+	case STORE_REVOKED:
+		return "already_revoked";
+	case STORE_EXPIRED:
+		return "none";
+	default:
+		log_err("token: cannot revoke the family of a replayed code");
+		return "revoke_failed";
+	}
+}
+
+static void
+respond_issued(struct token_job *j, const char *scope)
+{
+	respond_tokens(j, &j->a, scope, j->refresh_token);
+	audit_token(j->refresh ? "refresh" : "token", j->g.username, j->client->id, "ok",
+	    http_client_addr(j->req));
+}
+
+static enum store_result
+issue_run(struct store *st, void *arg)
+{
+	struct token_job *j = arg;
+
+	return store_family_issue_in(st, j->g.family_id, &j->g, &j->iss, j->now);
+}
+
+static void
+issued(struct token_job *j, enum store_result r)
+{
+	switch (r) {
+	case STORE_OK:
+		respond_issued(j, j->g.scope);
+		return;
+	case STORE_REVOKED:
+		/* The code was replayed while this exchange waited: its family is barred. */
+		audit_token("token", j->g.username, j->client->id, "code_replayed",
+		    http_client_addr(j->req));
+		token_error(j->req, 400, "invalid_grant", "the code was already used");
+		return;
+	default:
+		token_error(j->req, 503, "temporarily_unavailable", "the store does not answer");
+		return;
+	}
+}
+
 /* The code is claimed and checked, the identity (if needed) known: issue. */
 static void
 finish_code(struct token_job *j)
 {
-	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-	const struct config *cfg = srv->cfg;
-	int64_t now = time(NULL);
-	struct store_grant fg = j->g;
-	struct store_issue iss = { 0 };
-	struct access a = { 0 };
-	unsigned char rhash[STORE_HASH_LEN];
-	char *refresh = NULL;
-
-	if (new_refresh(&refresh, rhash) != 0 || sign_access(j, j->g.scope, &a) != 0) {
-		token_error(req, 500, "server_error", "cannot issue a token");
-		goto out;
-	}
-	fg.expires_at = now + cfg->tokens.refresh_max_ttl;
-	iss.refresh_hash = rhash;
-	iss.refresh_expires_at = now + cfg->tokens.refresh_ttl;
-	iss.jti = a.jti;
-	iss.access_expires_at = a.expires_at;
-	/* The family id was recorded with the claim (grant_code). */
-	switch (store_family_issue(srv->store, j->g.family_id, &fg, &iss, now)) {
-	case STORE_OK:
-		break;
-	case STORE_REVOKED:
-		/* The code was replayed while this exchange waited: its family is barred. */
-		audit_token("token", j->g.username, j->client->id, "code_replayed",
-		    http_client_addr(req));
-		token_error(req, 400, "invalid_grant", "the code was already used");
-		goto out;
-	default:
-		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
-		goto out;
-	}
-	respond_tokens(j, &a, j->g.scope, refresh);
-	audit_token("token", j->g.username, j->client->id, "ok", http_client_addr(req));
-out:
-	explicit_bzero(rhash, sizeof(rhash));
-	free_secret_str(refresh);
-	access_free(&a);
+	if (prepare_issue(j, j->g.scope) != 0)
+		return;
+	/* The family id was recorded with the claim (grant_code); it ends at refresh_max_ttl. */
+	j->g.expires_at = j->now + http_server(j->req)->cfg->tokens.refresh_max_ttl;
+	commit_then(j, issue_run, issued);
 }
 
 /* A rotated refresh token was presented again: revoke its whole family (DESIGN.md, Tokens). */
@@ -264,6 +393,43 @@ refresh_reused(struct token_job *j, const char *addr)
 	token_error(j->req, 400, "invalid_grant", "the refresh token was already used");
 }
 
+static enum store_result
+rotate_run(struct store *st, void *arg)
+{
+	struct token_job *j = arg;
+
+	return store_refresh_rotate_in(st, j->old_hash, j->g.family_id, &j->iss, j->now);
+}
+
+static void
+rotated(struct token_job *j, enum store_result r)
+{
+	const char *addr = http_client_addr(j->req);
+
+	switch (r) {
+	case STORE_OK:
+		respond_issued(j, j->scope);
+		return;
+	case STORE_REPLAY:
+		/*
+		 * A concurrent redemption of the same token won: two clients
+		 * hold it, which is exactly the reuse rotation exists to catch.
+		 * The rotation revoked the family in its own transaction.
+		 */
+		audit_token("refresh_reuse", j->g.username, j->client->id, "revoked", addr);
+		token_error(j->req, 400, "invalid_grant", "the refresh token was already used");
+		return;
+	case STORE_REVOKED:
+		/* The family was revoked meanwhile. */
+		audit_token("refresh", j->g.username, j->client->id, "lost_race", addr);
+		token_error(j->req, 400, "invalid_grant", "the refresh token was already used");
+		return;
+	default:
+		token_error(j->req, 503, "temporarily_unavailable", "the store does not answer");
+		return;
+	}
+}
+
 /*
  * The refresh token is valid and the user's current groups are known:
  * rotate.  The grant is the family's original scope ∩ the user's current
@@ -274,21 +440,14 @@ static void
 finish_refresh(struct token_job *j)
 {
 	struct http_request *req = j->req;
-	struct server *srv = http_server(req);
-	const struct config *cfg = srv->cfg;
-	const char *addr = http_client_addr(req);
+	const struct config *cfg = http_server(req)->cfg;
 	struct strlist allowed = { 0 }, family = { 0 }, granted = { 0 };
-	struct store_issue iss = { 0 };
-	struct access a = { 0 };
-	unsigned char nhash[STORE_HASH_LEN];
-	char *scope = NULL, *refresh = NULL;
 	bool unknown = false;
-	int64_t now = time(NULL);
 
 	if (scopes_for_identity(cfg, &j->id, &allowed) != 0 ||
 	    strlist_add_words(&family, j->g.scope) != 0 ||
 	    scope_grant(&j->requested, &family, &allowed, &granted, &unknown) != 0 ||
-	    (scope = strlist_join(&granted, " ")) == NULL) {
+	    (j->scope = strlist_join(&granted, " ")) == NULL) {
 		token_error(req, 500, "server_error", "out of memory");
 		goto out;
 	}
@@ -297,46 +456,16 @@ finish_refresh(struct token_job *j)
 		goto out;
 	}
 	if (granted.n == 0) {
-		audit_token("refresh", j->g.username, j->client->id, "no_scopes", addr);
+		audit_token("refresh", j->g.username, j->client->id, "no_scopes",
+		    http_client_addr(req));
 		token_error(req, 400, "invalid_grant",
 		    "the user no longer holds any of the granted scopes");
 		goto out;
 	}
 	/* Sign first: a failure must not have used up the old token. */
-	if (new_refresh(&refresh, nhash) != 0 || sign_access(j, scope, &a) != 0) {
-		token_error(req, 500, "server_error", "cannot issue a token");
-		goto out;
-	}
-	iss.refresh_hash = nhash;
-	iss.refresh_expires_at = now + cfg->tokens.refresh_ttl;
-	iss.jti = a.jti;
-	iss.access_expires_at = a.expires_at;
-	switch (store_refresh_rotate(srv->store, j->old_hash, j->g.family_id, &iss, now)) {
-	case STORE_OK:
-		break;
-	case STORE_REPLAY:
-		/*
-		 * A concurrent redemption of the same token won: two clients
-		 * hold it, which is exactly the reuse rotation exists to catch.
-		 */
-		refresh_reused(j, addr);
-		goto out;
-	case STORE_REVOKED:
-		/* The family was revoked meanwhile. */
-		audit_token("refresh", j->g.username, j->client->id, "lost_race", addr);
-		token_error(req, 400, "invalid_grant", "the refresh token was already used");
-		goto out;
-	default:
-		token_error(req, 503, "temporarily_unavailable", "the store does not answer");
-		goto out;
-	}
-	respond_tokens(j, &a, scope, refresh);
-	audit_token("refresh", j->g.username, j->client->id, "ok", addr);
+	if (prepare_issue(j, j->scope) == 0)
+		commit_then(j, rotate_run, rotated);
 out:
-	explicit_bzero(nhash, sizeof(nhash));
-	free_secret_str(refresh);
-	access_free(&a);
-	free(scope);
 	strlist_free(&allowed);
 	strlist_free(&family);
 	strlist_free(&granted);
@@ -386,7 +515,8 @@ with_identity_done(void *arg, enum auth_result r)
 static enum http_outcome
 with_identity(struct token_job *j)
 {
-	return whois(j->req, j->g.username, &j->id, with_identity_done, j);
+	http_thread_enter(j);
+	return http_thread_leave(whois(j->req, j->g.username, &j->id, with_identity_done, j));
 }
 
 /*
@@ -398,17 +528,96 @@ bar_family(struct server *srv, const struct store_grant *g)
 {
 	if (g->family_id == NULL)
 		return "none";
-	switch (store_family_bar(srv->store, g, time(NULL))) {
-	case STORE_OK:
-		return "revoked";
-	case STORE_NOT_FOUND:
-		return "barred";
-	case STORE_REVOKED:
-		return "already_revoked";
-	default:
-		log_err("token: cannot revoke the family of a replayed code");
-		return "revoke_failed";
+	return bar_outcome(store_family_bar(srv->store, g, time(NULL)));
+}
+
+/* Why the code's bindings refuse this exchange (redirect URI, PKCE), or NULL. */
+static const char *
+code_binding_error(const struct token_job *j, const char *redirect_uri, const char *verifier)
+{
+	if (strcmp(redirect_uri, j->g.redirect_uri) != 0)
+		return "redirect_uri does not match the code's";
+	if (j->g.code_challenge != NULL) {
+		if (verifier == NULL || !pkce_verifier_ok(verifier) ||
+		    !pkce_s256_matches(verifier, j->g.code_challenge))
+			return "code_verifier does not match";
+	} else if (verifier != NULL || j->client->is_public) {
+		/* A verifier without a challenge (RFC 9700 §2.1.1: downgrade). */
+		return "the code was issued without PKCE";
 	}
+	return NULL;
+}
+
+static enum store_result
+redeem_run(struct store *st, void *arg)
+{
+	struct token_job *j = arg;
+
+	return store_code_redeem_in(st, j->old_hash, j->g.family_id, &j->g, &j->iss, j->now,
+	    &j->bar);
+}
+
+static void
+redeemed(struct token_job *j, enum store_result r)
+{
+	switch (r) {
+	case STORE_OK:
+		respond_issued(j, j->g.scope);
+		return;
+	case STORE_REPLAY:
+		/* Claimed by another exchange since we read it: that one's family ends. */
+		audit_token("code_replay", j->g.username, j->client->id, bar_outcome(j->bar),
+		    http_client_addr(j->req));
+		token_error(j->req, 400, "invalid_grant", "the code was already used");
+		return;
+	case STORE_ERROR:
+		token_error(j->req, 503, "temporarily_unavailable", "the store does not answer");
+		return;
+	default:
+		token_error(j->req, 400, "invalid_grant", "the code is unknown or expired");
+		return;
+	}
+}
+
+/*
+ * The common case in one group commit: an unused code whose bindings hold
+ * and whose user's identity is cached (or not needed) is read, its tokens
+ * signed, and the claim and the family written in one transaction
+ * (store_code_redeem_in), so the claim costs no commit of its own.  false
+ * when it does not apply and nothing was answered: the claim-first path
+ * then handles the code (and spends it on a failed check, as before).
+ */
+static bool
+redeem_at_once(struct token_job *j, const char *redirect_uri, const char *verifier)
+{
+	struct server *srv = http_server(j->req);
+	char *family;
+
+	if (store_code_peek(srv->store, j->old_hash, j->client->id, time(NULL), &j->g) !=
+	    STORE_OK)
+		goto fallback;
+	if (code_binding_error(j, redirect_uri, verifier) != NULL)
+		goto fallback;
+	if (srv->cfg->tokens.groups_claim != GROUPS_CLAIM_NONE) {
+		if (!dircache_get(srv->dircache, j->g.username, &j->id))
+			goto fallback;
+		if (j->id.id == NULL || strcmp(j->id.id, j->g.user_id) != 0)
+			goto fallback;  /* the claim-first path tells why */
+		j->have_id = true;
+	}
+	if ((family = random_b64(IDB_FAMILY_ID_BYTES)) == NULL)
+		goto fallback;
+	j->g.family_id = family;
+	if (prepare_issue(j, j->g.scope) != 0)
+		return true;
+	j->g.expires_at = j->now + srv->cfg->tokens.refresh_max_ttl;
+	commit_then(j, redeem_run, redeemed);
+	return true;
+fallback:
+	store_grant_free(&j->g);
+	identity_free(&j->id);
+	j->have_id = false;
+	return false;
 }
 
 static enum http_outcome
@@ -421,6 +630,7 @@ grant_code(struct token_job *j)
 	const char *verifier = form_get(&j->params, "code_verifier");
 	const char *addr = http_client_addr(req);
 	enum store_result res;
+	const char *why;
 	char *family;
 
 	if (code == NULL || redirect_uri == NULL || code[0] == '\0') {
@@ -431,6 +641,10 @@ grant_code(struct token_job *j)
 		token_error(req, 500, "server_error", "cannot hash");
 		return HTTP_DONE;
 	}
+	http_thread_enter(j);
+	if (redeem_at_once(j, redirect_uri, verifier))
+		return http_thread_leave(HTTP_DONE);
+	(void)http_thread_leave(HTTP_DONE);
 	/* The family is named by the claim itself, so a replay always finds it. */
 	if ((family = random_b64(IDB_FAMILY_ID_BYTES)) == NULL) {
 		token_error(req, 500, "server_error", "cannot issue a token");
@@ -454,24 +668,14 @@ grant_code(struct token_job *j)
 		token_error(req, 400, "invalid_grant", "the code is unknown or expired");
 		return HTTP_DONE;
 	}
-	if (strcmp(redirect_uri, j->g.redirect_uri) != 0) {
-		token_error(req, 400, "invalid_grant", "redirect_uri does not match the code's");
-		return HTTP_DONE;
-	}
-	if (j->g.code_challenge != NULL) {
-		if (verifier == NULL || !pkce_verifier_ok(verifier) ||
-		    !pkce_s256_matches(verifier, j->g.code_challenge)) {
-			token_error(req, 400, "invalid_grant", "code_verifier does not match");
-			return HTTP_DONE;
-		}
-	} else if (verifier != NULL || j->client->is_public) {
-		/* A verifier without a challenge (RFC 9700 §2.1.1: downgrade). */
-		token_error(req, 400, "invalid_grant", "the code was issued without PKCE");
+	if ((why = code_binding_error(j, redirect_uri, verifier)) != NULL) {
+		token_error(req, 400, "invalid_grant", why);
 		return HTTP_DONE;
 	}
 	if (srv->cfg->tokens.groups_claim == GROUPS_CLAIM_NONE) {
+		http_thread_enter(j);
 		finish_code(j);
-		return HTTP_DONE;
+		return http_thread_leave(HTTP_DONE);
 	}
 	return with_identity(j);
 }

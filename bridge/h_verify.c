@@ -62,13 +62,12 @@
 #include "config.h"
 #include "http.h"
 #include "oauth.h"
-#include "backend.h"    /* struct identity */
 #include "scopes.h"
 #include "server.h"
-#include "store_oauth.h"
 #include "token.h"
 #include "util.h"
 #include "verifycache.h"
+#include "verify_jwt.h"
 #include "apikey.h"
 #include "verify_apikey.h"
 
@@ -125,74 +124,17 @@ bearer_token(struct http_request *req)
 	return h;
 }
 
-static bool
-keep_unencoded(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    (c != '\0' && strchr("-._~:@/", c) != NULL);
-}
-
-/* Append s percent-encoded to buf (of size cap, used *len); -1 when it does not fit. */
-static int
-pct_append(char *buf, size_t cap, size_t *len, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*len + 4 > cap)
-			return -1;
-		if (keep_unencoded(*p)) {
-			buf[(*len)++] = (char)*p;
-		} else {
-			buf[(*len)++] = '%';
-			buf[(*len)++] = hex[*p >> 4];
-			buf[(*len)++] = hex[*p & 15];
-		}
-	}
-	buf[*len] = '\0';
-	return 0;
-}
-
-/* Add header name: the items, each percent-encoded, joined by ','. */
-static void
-add_list_header(struct http_request *req, const char *name, char *const *items, size_t n)
-{
-	/* Three bytes per byte of a JWT at most: every value came from one. */
-	size_t cap = 3 * IDB_MAX_JWT_LEN + 4, len = 0;
-	char *buf = malloc(cap);
-
-	if (buf == NULL)
-		return;         /* the header then stays unset: the proxy sends it empty */
-	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0) {
-			if (len + 2 > cap)
-				break;
-			buf[len++] = ',';
-			buf[len] = '\0';
-		}
-		if (pct_append(buf, cap, &len, items[i]) != 0)
-			break;
-	}
-	http_add_header(req, name, buf);
-	free(buf);
-}
-
+/* 200 with the result's X-Idbridge-* values, made when the result was (verifycache.h). */
 static void
 respond_ok(struct http_request *req, const struct verify_result *r)
 {
-	struct strlist scopes = { 0 };
-	char *one[1];
-
-	http_respond(req, 200, "text/plain; charset=utf-8", "", 0);
-	one[0] = r->sub;
-	add_list_header(req, "X-Idbridge-User", one, 1);
-	if (strlist_add_words(&scopes, r->scope) == 0)
-		add_list_header(req, "X-Idbridge-Scopes", scopes.items, scopes.n);
-	add_list_header(req, "X-Idbridge-Groups", r->groups, r->n_groups);
-	one[0] = r->client_id;
-	add_list_header(req, "X-Idbridge-Client", one, 1);
-	strlist_free(&scopes);
+	/* No body, so no Content-Type: every header is work on every call. */
+	http_respond(req, 200, NULL, "", 0);
+	/* An empty value is left out (nginx's auth_request_set then yields ""). */
+	http_add_header(req, "X-Idbridge-User", r->hdr_user);
+	http_add_header(req, "X-Idbridge-Scopes", r->hdr_scopes);
+	http_add_header(req, "X-Idbridge-Groups", r->hdr_groups);
+	http_add_header(req, "X-Idbridge-Client", r->hdr_client);
 }
 
 /* A result for plugin p's service secret: its name as client, no user, no scope. */
@@ -205,7 +147,8 @@ service_result(const struct plugin_cfg *p)
 		return NULL;
 	atomic_init(&r->refs, 1);
 	if ((r->sub = strdup("")) == NULL || (r->client_id = strdup(p->name)) == NULL ||
-	    (r->scope = strdup("")) == NULL || (r->jti = strdup("")) == NULL) {
+	    (r->scope = strdup("")) == NULL || (r->jti = strdup("")) == NULL ||
+	    verify_result_finish(r) != 0) {
 		verify_result_release(r);
 		return NULL;
 	}
@@ -266,82 +209,18 @@ service_credential(struct server *srv, const char *token, const struct plugin_cf
 	return false;
 }
 
-/* Ask the store whether r's token is still live; drop it from the cache when not. */
-static enum verdict
-store_live(struct server *srv, const unsigned char *hash, struct verify_result *r, uint64_t gen)
-{
-	switch (store_access_check(srv->store, r->jti)) {
-	case STORE_OK:
-		verifycache_put(srv->verifycache, hash, r, gen);
-		return V_OK;
-	case STORE_ERROR:
-		return V_UNAVAILABLE;
-	default:    /* revoked, or never issued here */
-		verifycache_remove(srv->verifycache, hash);
-		return V_INVALID_TOKEN;
-	}
-}
-
-/*
- * X-Idbridge-Groups carries only groups that [scopes] names.  With
- * groups_claim = mapped (the default) the claim is exactly that; with
- * groups_claim = all it is narrowed here, by name (the claim has no DNs,
- * so a group that [scopes] names only by DN is left out).  Done once,
- * before the result is cached and shared.  0 or -1 (ENOMEM).
- */
-static int
-narrow_groups(const struct config *cfg, struct verify_result *r)
-{
-	struct identity id = { .groups = r->groups, .n_groups = r->n_groups };
-	struct strlist mapped = { 0 };
-
-	if (cfg->tokens.groups_claim != GROUPS_CLAIM_ALL || r->n_groups == 0)
-		return 0;
-	if (scopes_mapped_groups(cfg, &id, &mapped) != 0)
-		return -1;
-	for (size_t i = 0; i < r->n_groups; i++)
-		free(r->groups[i]);
-	free(r->groups);
-	r->groups = mapped.items;
-	r->n_groups = mapped.n;
-	return 0;
-}
-
-/* The JWT's result in *r_r (from the cache, else verified and cached). */
+/* The JWT's result in *r_r, as a verdict. */
 static enum verdict
 check_jwt(struct server *srv, const char *token, struct verify_result **r_r)
 {
-	unsigned char hash[IDB_SHA256_LEN];
-	struct jwt_expect want = { .now = time(NULL), .issuer = srv->cfg->server.issuer };
-	json_t *claims = NULL;
-	uint64_t gen;
-	enum verdict v = V_INVALID_TOKEN;
-
-	*r_r = NULL;
-	if (strlen(token) > IDB_MAX_JWT_LEN || token_hash(token, strlen(token), hash) != 0)
-		return V_INVALID_TOKEN;
-	/* Taken before any store read: a revocation after it moves the generation. */
-	gen = verifycache_generation(srv->verifycache);
-	switch (verifycache_get(srv->verifycache, hash, want.now, r_r)) {
-	case VC_HIT:
+	switch (verify_jwt(srv, token, false, NULL, r_r)) {
+	case VERIFY_JWT_OK:
 		return V_OK;
-	case VC_STALE:
-		return store_live(srv, hash, *r_r, gen);
-	case VC_MISS:
-		break;
+	case VERIFY_JWT_UNAVAILABLE:
+		return V_UNAVAILABLE;
+	default:
+		return V_INVALID_TOKEN;
 	}
-	/* aud is checked per request from the cached result, so one entry serves every ?plugin. */
-	if (jwt_verify(srv->keys, token, &want, &claims) != JWT_OK ||
-	    (*r_r = verify_result_from_claims(claims)) == NULL)
-		goto out;
-	if (narrow_groups(srv->cfg, *r_r) != 0) {
-		v = V_UNAVAILABLE;
-		goto out;
-	}
-	v = store_live(srv, hash, *r_r, gen);
-out:
-	json_decref(claims);
-	return v;
 }
 
 /* The audience ?plugin=name demands in *aud_r (NULL: no JWT is accepted).  false: unknown. */

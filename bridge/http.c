@@ -3,7 +3,7 @@
  * responses with security headers, one log line per request, graceful stop.
  *
  * Life of a request:
- *   uri_log_cb        allocates the request (MHD calls it with the raw URI,
+ *   uri_log_cb        takes a request (MHD calls it with the raw URI,
  *                     before it is unescaped or split), assigns the id and
  *                     checks the URI length;
  *   access_handler    first call: route and header checks; upload calls:
@@ -11,13 +11,20 @@
  *                     the handler runs (or a resumed request's response is
  *                     queued);
  *   completed_cb      logs the request line and frees everything.
+ *
+ * A request costs no allocation of ours when its URI is short: the struct
+ * comes from a small per-thread list of finished ones (a thread pool
+ * thread frees what it allocated, so the list needs no lock) and keeps
+ * the raw URI inline.
  */
 #include "autoconfig.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +37,7 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
+#include "verifycache.h"
 
 /* Room for the request line, headers and MHD's own bookkeeping. */
 #define CONNECTION_MEMORY (IDB_MAX_HEADER_BLOCK + IDB_MAX_URI_LEN + 16384)
@@ -66,6 +74,11 @@ struct http_daemon {
 	char id_prefix[9];           /* random per process, so ids differ across restarts */
 };
 
+/* Raw URIs up to this long are kept inside the request; longer ones are allocated. */
+#define INLINE_URI_LEN 512
+/* Finished requests each thread keeps for reuse. */
+#define REQUEST_CACHE_MAX 32
+
 struct http_request {
 	struct http_daemon *d;
 	struct MHD_Connection *conn;
@@ -73,7 +86,6 @@ struct http_request {
 	char addr[INET6_ADDRSTRLEN];  /* the client: the peer, or X-Forwarded-For via a trusted proxy */
 	char peer[INET6_ADDRSTRLEN];  /* the socket's peer */
 	char *raw_uri;               /* as received: path and query, still escaped */
-              /* as received: path and query, still escaped */
 	bool uri_too_long;
 	const struct route *route;
 	const char *method;          /* MHD's string, valid for the request */
@@ -91,6 +103,9 @@ struct http_request {
 	uint64_t start_ms;
 	void *state;
 	void (*state_free)(void *);
+	struct http_request *next_free;         /* in the thread's request cache */
+	/* Last: a reused request is cleared up to here. */
+	char uri_buf[INLINE_URI_LEN + 1];
 };
 
 /* The one CSP, split where a sign-in page adds its client's origin to form-action. */
@@ -345,22 +360,130 @@ http_resume(struct http_request *req)
 
 /* ---- request life cycle ------------------------------------------------- */
 
+/* a.b.c.d of an IPv4 address at out (16 bytes); inet_ntop's sprintf costs more. */
+static void
+ipv4_text(const struct in_addr *in, char *out)
+{
+	const unsigned char *b = (const unsigned char *)&in->s_addr;
+	size_t o = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (i > 0)
+			out[o++] = '.';
+		if (v >= 100)
+			out[o++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[o++] = (char)('0' + v / 10 % 10);
+		out[o++] = (char)('0' + v % 10);
+	}
+	out[o] = '\0';
+}
+
 static void
 client_address(struct MHD_Connection *conn, char *out, size_t size)
 {
 	const union MHD_ConnectionInfo *ci;
 	const struct sockaddr *sa;
 
-	snprintf(out, size, "-");
+	memcpy(out, "-", 2);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || (sa = ci->client_addr) == NULL)
 		return;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    out, (socklen_t)size);
+	if (sa->sa_family == AF_INET && size >= INET_ADDRSTRLEN)
+		ipv4_text(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, out);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 		    out, (socklen_t)size);
+}
+
+/* ---- the per-thread request cache ----------------------------------------- */
+
+struct request_cache {
+	struct http_request *head;
+	unsigned n;
+	bool registered;                /* its thread's exit empties it */
+};
+
+static __thread struct request_cache request_cache;
+static pthread_key_t request_cache_key;
+static pthread_once_t request_cache_once = PTHREAD_ONCE_INIT;
+static bool request_cache_key_ok;
+
+/* Free a cache's requests (its thread ends, or the daemon stops). */
+static void
+request_cache_empty(void *arg)
+{
+	struct request_cache *c = arg;
+	struct http_request *req;
+
+	while ((req = c->head) != NULL) {
+		c->head = req->next_free;
+		free(req);
+	}
+	c->n = 0;
+}
+
+static void
+request_cache_key_make(void)
+{
+	request_cache_key_ok = pthread_key_create(&request_cache_key, request_cache_empty) == 0;
+}
+
+/* A cleared request: the thread's last finished one, else a new one.  NULL on ENOMEM. */
+static struct http_request *
+request_new(void)
+{
+	struct request_cache *c = &request_cache;
+	struct http_request *req = c->head;
+
+	if (req == NULL)
+		return calloc(1, sizeof(*req));
+	c->head = req->next_free;
+	c->n--;
+	memset(req, 0, offsetof(struct http_request, uri_buf));
+	return req;
+}
+
+/* Keep req for the thread's next request, or free it. */
+static void
+request_recycle(struct http_request *req)
+{
+	struct request_cache *c = &request_cache;
+
+	if (!c->registered) {
+		/* Only a thread whose exit will empty the cache may keep requests in it. */
+		pthread_once(&request_cache_once, request_cache_key_make);
+		c->registered = request_cache_key_ok &&
+		    pthread_setspecific(request_cache_key, c) == 0;
+	}
+	if (!c->registered || c->n >= REQUEST_CACHE_MAX) {
+		free(req);
+		return;
+	}
+	req->next_free = c->head;
+	c->head = req;
+	c->n++;
+}
+
+/* "PREFIX-N", N in hex, into out (32 bytes). */
+static void
+format_id(char out[32], const char *prefix, unsigned long n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char digits[2 * sizeof(n)];
+	size_t len = strlen(prefix), k = 0;
+
+	do {
+		digits[k++] = hex[n & 15];
+		n >>= 4;
+	} while (n != 0);
+	memcpy(out, prefix, len);
+	out[len++] = '-';
+	while (k > 0)
+		out[len++] = digits[--k];
+	out[len] = '\0';
 }
 
 static void *
@@ -370,19 +493,22 @@ uri_log_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 	struct http_request *req;
 	size_t len = strlen(uri);
 
-	if ((req = calloc(1, sizeof(*req))) == NULL)
+	if ((req = request_new()) == NULL)
 		return NULL;
 	req->d = d;
 	req->conn = conn;
 	req->start_ms = now_ms();
-	snprintf(req->id, sizeof(req->id), "%s-%lx", d->id_prefix,
-	    (unsigned long)atomic_fetch_add(&d->next_id, 1));
+	format_id(req->id, d->id_prefix, atomic_fetch_add(&d->next_id, 1));
 	client_address(conn, req->peer, sizeof(req->peer));
 	memcpy(req->addr, req->peer, sizeof(req->addr));
-	if (len > IDB_MAX_URI_LEN)
+	if (len > IDB_MAX_URI_LEN) {
 		req->uri_too_long = true;
-	else
+	} else if (len <= INLINE_URI_LEN) {
+		memcpy(req->uri_buf, uri, len + 1);
+		req->raw_uri = req->uri_buf;
+	} else {
 		req->raw_uri = strdup(uri);
+	}
 	atomic_fetch_add(&d->in_flight, 1);
 	return req;
 }
@@ -396,8 +522,81 @@ request_free(struct http_request *req)
 		MHD_destroy_response(req->response);
 	form_free(&req->query);
 	free(req->body);
-	free(req->raw_uri);
-	free(req);
+	if (req->raw_uri != req->uri_buf)
+		free(req->raw_uri);
+	request_recycle(req);
+}
+
+/* The request line being built (completed_cb): appends stop at the end of buf. */
+struct line {
+	char buf[2 * LOG_SAFE_BUF + 3 * INET6_ADDRSTRLEN + 128];
+	size_t len;
+};
+
+static void
+line_str(struct line *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > sizeof(l->buf) - l->len)
+		n = sizeof(l->buf) - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* An untrusted string, made printable and capped (log_safe). */
+static void
+line_safe(struct line *l, const char *s)
+{
+	char safe[LOG_SAFE_BUF];
+
+	line_str(l, log_safe(safe, sizeof(safe), s));
+}
+
+static void
+line_uint(struct line *l, unsigned long long v)
+{
+	char digits[24];
+	size_t k = sizeof(digits);
+
+	do {
+		digits[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (sizeof(digits) - k > sizeof(l->buf) - l->len)
+		return;
+	memcpy(l->buf + l->len, digits + k, sizeof(digits) - k);
+	l->len += sizeof(digits) - k;
+}
+
+/*
+ * "http: METHOD PATH STATUS SIZEB TIMEms addr=CLIENT[ via=PEER][ (connection
+ * closed early)]", built without printf: it is written for every request.
+ */
+static void
+log_request(const struct http_request *req, enum MHD_RequestTerminationCode toe)
+{
+	struct line l = { .len = 0 };
+
+	line_str(&l, "http: ");
+	line_safe(&l, req->method != NULL ? req->method : "-");
+	line_str(&l, " ");
+	line_safe(&l, req->path != NULL ? req->path : "-");
+	line_str(&l, " ");
+	line_uint(&l, req->status);
+	line_str(&l, " ");
+	line_uint(&l, req->response_len);
+	line_str(&l, "B ");
+	line_uint(&l, now_ms() - req->start_ms);
+	line_str(&l, "ms addr=");
+	line_str(&l, req->addr);
+	if (strcmp(req->addr, req->peer) != 0) {
+		line_str(&l, " via=");
+		line_str(&l, req->peer);
+	}
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		line_str(&l, " (connection closed early)");
+	log_access(req->id, l.buf, l.len);
 }
 
 static void
@@ -406,21 +605,11 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http_daemon *d = cls;
 	struct http_request *req = *req_cls;
-	char method[LOG_SAFE_BUF], path[LOG_SAFE_BUF];
 
 	(void)conn;
 	if (req == NULL)
 		return;
-	log_set_request_id(req->id);
-	log_info("http: %s %s %u %zuB %lums addr=%s%s%s%s",
-	    log_safe(method, sizeof(method), req->method != NULL ? req->method : "-"),
-	    log_safe(path, sizeof(path), req->path != NULL ? req->path : "-"),
-	    req->status, req->response_len,
-	    (unsigned long)(now_ms() - req->start_ms), req->addr,
-	    strcmp(req->addr, req->peer) != 0 ? " via=" : "",
-	    strcmp(req->addr, req->peer) != 0 ? req->peer : "",
-	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
-	log_set_request_id(NULL);
+	log_request(req, toe);
 	request_free(req);
 	*req_cls = NULL;
 	atomic_fetch_sub(&d->in_flight, 1);
@@ -629,15 +818,36 @@ take_upload(struct http_request *req, const char *data, size_t size)
 	req->body = body;
 }
 
+/*
+ * An answer after which this process may have revoked tokens: /revoke's
+ * 200, and /token's 400 (a replayed code or a reused refresh token revokes
+ * a family).  The token cache (verify_jwt.h) re-reads the store's data
+ * version before such an answer leaves, so a client that saw it never sees
+ * those tokens active again at /verify or /introspect; a request that
+ * committed nothing leaves the cache as it was.  Other processes'
+ * revocations reach the cache within a second (verifycache.h).
+ */
+static bool
+may_have_revoked(const struct http_request *req)
+{
+	if (req->route == NULL)
+		return false;
+	return (req->route->handler == h_revoke && req->status == 200) ||
+	    (req->route->handler == h_token && req->status == 400);
+}
+
 static enum MHD_Result
 queue_pending(struct http_request *req)
 {
+	struct server *srv = req->d->srv;
 	enum MHD_Result r;
 
 	if (req->response == NULL)
 		http_respond_error(req, 500, "server_error", "the server could not answer");
 	if (req->response == NULL)
 		return MHD_NO;
+	if (may_have_revoked(req) && srv->verifycache != NULL)
+		verifycache_recheck(srv->verifycache);
 	r = MHD_queue_response(req->conn, req->status, req->response);
 	MHD_destroy_response(req->response);
 	req->response = NULL;
@@ -726,6 +936,8 @@ http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
 
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	if (log_batch_start() != 0)
+		log_warn("http: request lines are written one at a time (no writer thread)");
 	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, access_handler, d,
@@ -741,6 +953,7 @@ http_start(struct server *srv, int listen_fd, unsigned threads, char **err_r)
 	    MHD_OPTION_END);
 	if (d->mhd == NULL) {
 		*err_r = strdup("libmicrohttpd could not start (see the log above)");
+		log_batch_stop();
 		free(d);
 		return NULL;
 	}
@@ -771,5 +984,8 @@ http_stop(struct http_daemon *d, void (*answer_pending)(void *), void *arg)
 		log_warn("shutdown: %u requests still in flight after %ds; closing them",
 		    atomic_load(&d->in_flight), IDB_DRAIN_TIMEOUT_S);
 	MHD_stop_daemon(d->mhd);
+	/* Connections MHD closed just now were finished on this thread. */
+	request_cache_empty(&request_cache);
+	log_batch_stop();
 	free(d);
 }

@@ -28,6 +28,22 @@ void log_msg(enum log_level level, const char *fmt, ...) IDB_PRINTF(2, 3);
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
 
+/*
+ * The request line of http.c: msg[0..len) (no newline) logged at info
+ * level with request id req_id, as log_info would, but without printf.
+ * While log_batch_start() is in effect it waits in a buffer of the calling
+ * thread that is written whole when the next line would take it past
+ * IDB_LOG_BATCH_BYTES, else about IDB_LOG_BATCH_MS after its first line:
+ * one write(2) per batch, not per request.  Lines never interleave (a write holds whole
+ * lines), but a request line may come after lines logged later by other
+ * code, and the lines waiting are lost if the process crashes.
+ */
+void log_access(const char *req_id, const char *msg, size_t len);
+/* Start the thread that writes waiting request lines; 0, or -1 (lines are then written at once). */
+int log_batch_start(void);
+/* Write every waiting line and stop that thread (once no thread logs requests any more). */
+void log_batch_stop(void);
+
 /* The request id of the calling thread ("-" when none). */
 void log_set_request_id(const char *id);
 const char *log_request_id(void);

@@ -58,6 +58,36 @@ resume_later(void *arg)
 	http_resume(arg);
 }
 
+/* After the write's commit: the answer stands or is replaced; the writer's last touch. */
+static void
+write_done(void *arg, enum store_result r)
+{
+	struct signin_write *w = arg;
+	struct http_request *req = w->req;
+
+	log_set_request_id(http_request_id(req));
+	if (r != STORE_OK)
+		w->failed(req);
+	else if (w->committed != NULL)
+		w->committed(w);
+	log_set_request_id(NULL);
+	w->free(w);
+	http_resume(req);  /* last touch of req */
+}
+
+void
+signin_write(struct store *st, struct signin_write *w)
+{
+	struct commitq *q = store_commitq(st);
+
+	w->op.done = write_done;
+	w->op.arg = w;
+	if (q != NULL)
+		commitq_submit(q, &w->op);
+	else
+		write_done(w, w->op.run(st, w));
+}
+
 /* What a sign-in result means to the throttle. */
 static enum ratelimit_outcome
 throttle_outcome(enum auth_result r)
@@ -77,30 +107,68 @@ throttle_outcome(enum auth_result r)
 	return RATELIMIT_NO_VERDICT;
 }
 
-/* A new session for id; its cookie is set after done() answered. */
+static void
+session_failed(struct http_request *req)
+{
+	page_error(req, 503, "Try again later",
+	    "The sign-in service could not start your session.", NULL);
+}
+
+/* A new session row; the answer (done()'s, with the cookie) waits for its commit. */
+struct session_row {
+	struct signin_write w;      /* first */
+	unsigned char hash[SESSION_HASH_LEN];
+	char *user_id;
+	char *username;
+	int64_t now;
+};
+
+static void
+session_row_free(struct signin_write *w)
+{
+	struct session_row *row = (struct session_row *)w;
+
+	if (row == NULL)
+		return;
+	free(row->user_id);
+	free(row->username);
+	free(row);
+}
+
+static enum store_result
+put_session(struct store *st, void *arg)
+{
+	const struct session_row *row = arg;
+
+	return store_session_create(st, row->hash, row->user_id, row->username, row->now,
+	    row->now + IDB_SESSION_TTL_S);
+}
+
+/* A new session for id: answered, then resumed once the row is durable. */
 static void
 start_session(struct signin_job *j, const struct identity *id)
 {
 	struct server *srv = http_server(j->req);
 	char token[SESSION_TOKEN_LEN + 1];
-	unsigned char hash[SESSION_HASH_LEN];
-	int64_t now = unix_now();
+	struct session_row *row = calloc(1, sizeof(*row));
 
-	if (session_new_token(token, sizeof(token)) != 0) {
-		page_error(j->req, 503, "Try again later",
-		    "The sign-in service could not start your session.", NULL);
+	if (row == NULL || (row->user_id = strdup(id->id)) == NULL ||
+	    (row->username = strdup(id->username)) == NULL ||
+	    session_new_token(token, sizeof(token)) != 0) {
+		session_row_free((struct signin_write *)row);
+		session_failed(j->req);
+		http_resume(j->req);  /* last touch of req */
 		return;
 	}
-	session_hash(token, hash);
-	if (store_session_create(srv->store, hash, id->id, id->username, now,
-	    now + IDB_SESSION_TTL_S) != STORE_OK) {
-		page_error(j->req, 503, "Try again later",
-		    "The sign-in service could not start your session.", NULL);
-	} else {
-		j->ops->done(j->req, j->arg, id);
-		page_set_cookie(j->req, COOKIE_SESSION, token, IDB_SESSION_TTL_S);
-	}
+	session_hash(token, row->hash);
+	row->now = unix_now();
+	/* A failed write replaces the answer, which drops the cookie too. */
+	row->w = (struct signin_write){ .op.run = put_session, .req = j->req,
+	    .failed = session_failed, .free = session_row_free };
+	j->ops->done(j->req, j->arg, id);
+	page_set_cookie(j->req, COOKIE_SESSION, token, IDB_SESSION_TTL_S);
 	explicit_bzero(token, sizeof(token));
+	signin_write(srv->store, &row->w);  /* answers and resumes req */
 }
 
 /* The login form again, for a refused sign-in. */
@@ -138,6 +206,7 @@ run_sign_in(void *arg, bool cancelled)
 	enum auth_result r = AUTH_UNAVAILABLE;
 	const char *addr = http_client_addr(req);
 	unsigned pad_ms = IDB_LOGIN_FAILURE_MIN_MS, asked_ms;
+	uint64_t ran_ms = now_ms(), checked_ms;
 
 	if (!cancelled) {
 		r = srv->backend_ops->authenticate(srv->backend, j->username, j->password,
@@ -153,13 +222,17 @@ run_sign_in(void *arg, bool cancelled)
 	    srv->cfg->auth.username_max_length, srv->cfg->auth.username_chars) ?
 	    j->username : "(invalid name)", r, addr);
 	ratelimit_end(srv->ratelimit, j->username, addr, throttle_outcome(r), unix_now());
+	checked_ms = now_ms();
 	if (r == AUTH_OK) {
 		/* What follows (a code exchange, the key portal) needs these groups: no second lookup. */
 		dircache_put(srv->dircache, &id);
-		start_session(j, &id);
+		/* Where a sign-in's time goes, for tuning [server] auth_workers and [ldap] pool. */
+		log_debug("sign-in: %llu ms queued, %llu ms directory",
+		    (unsigned long long)(ran_ms - j->started_ms),
+		    (unsigned long long)(checked_ms - ran_ms));
+		start_session(j, &id);  /* answers and resumes req */
 		identity_free(&id);
 		job_free(j);
-		http_resume(req);
 		return;
 	}
 	refuse(j, r);

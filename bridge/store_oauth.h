@@ -105,6 +105,15 @@ enum store_result store_code_claim(struct store *st, const unsigned char *hash,
     const char *client_id, const char *family_id, int64_t now,
     struct store_grant *g_r) IDB_WUR;
 
+/*
+ * Read a code without claiming it: OK (unused, unexpired; *g_r filled),
+ * NOT_FOUND, EXPIRED, REPLAY (used before; *g_r as store_code_claim fills
+ * it), ERROR.  Only a redemption in the same transaction as the issuance
+ * (store_code_redeem_in) may act on what it read.
+ */
+enum store_result store_code_peek(struct store *st, const unsigned char *hash,
+    const char *client_id, int64_t now, struct store_grant *g_r) IDB_WUR;
+
 /* ---- refresh-token families --------------------------------------------- */
 
 /*
@@ -150,6 +159,29 @@ enum store_result store_refresh_peek(struct store *st, const unsigned char *hash
  */
 enum store_result store_refresh_rotate(struct store *st, const unsigned char *old_hash,
     const char *family_id, const struct store_issue *iss, int64_t now) IDB_WUR;
+/*
+ * The group commit's variants (commitq.h): the same work inside the
+ * caller's transaction, whose commit is what makes it count.
+ *
+ * store_family_issue_in: as store_family_issue.
+ * store_refresh_rotate_in: as store_refresh_rotate, except that on REPLAY
+ * it revokes the family itself, in the same transaction.  Every other
+ * outcome but OK writes nothing.
+ * store_code_redeem_in: claim the code (change count 1, unexpired, g's
+ * client) naming family_id, and start that family for g with what iss
+ * issues.  REPLAY when the code was claimed since it was read: the family
+ * its first use recorded is then revoked or barred as store_family_bar
+ * does, and *bar_r is what that answered (EXPIRED: no family recorded);
+ * EXPIRED when it expired or vanished meanwhile; REVOKED as
+ * store_family_issue.
+ */
+enum store_result store_family_issue_in(struct store *st, const char *family_id,
+    const struct store_grant *g, const struct store_issue *iss, int64_t now) IDB_WUR;
+enum store_result store_refresh_rotate_in(struct store *st, const unsigned char *old_hash,
+    const char *family_id, const struct store_issue *iss, int64_t now) IDB_WUR;
+enum store_result store_code_redeem_in(struct store *st, const unsigned char *hash,
+    const char *family_id, const struct store_grant *g, const struct store_issue *iss,
+    int64_t now, enum store_result *bar_r) IDB_WUR;
 /* Revoke a family: its refresh tokens and the access tokens it issued. */
 enum store_result store_family_revoke(struct store *st, const char *family_id,
     int64_t now) IDB_WUR;

@@ -25,12 +25,20 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "commitq.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
 #include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
+/*
+ * The busy handler's first waits (µs), then BUSY_STEP_US until
+ * BUSY_TIMEOUT_MS.  SQLite's own sleeps 1, 2, 5, 10 … ms, far longer than
+ * a write transaction here holds the lock (one fsync, ~0.2 ms).
+ */
+#define BUSY_FIRST_US 50
+#define BUSY_STEP_US 1000
 
 static const char *const migrations[] = {
 	/* 1: bookkeeping.  Later issues append their tables as new entries. */
@@ -105,6 +113,10 @@ struct store {
 	 */
 	pthread_mutex_t watch_lock;
 	sqlite3 *watch;
+	/* The group-commit writer (commitq.h), started on first use. */
+	pthread_mutex_t cq_lock;
+	struct commitq *cq;
+	bool cq_failed;
 };
 
 static char *
@@ -148,6 +160,31 @@ exec_sql(sqlite3 *db, const char *sql, char **err_r)
 	return 0;
 }
 
+/*
+ * Wait for the write lock in short steps: BUSY_FIRST_US doubling up to
+ * BUSY_STEP_US, then BUSY_STEP_US, until about BUSY_TIMEOUT_MS in all.
+ */
+static int
+busy_wait(void *arg, int count)
+{
+	unsigned us = BUSY_FIRST_US;
+	uint64_t waited = 0;
+
+	(void)arg;
+	for (int i = 0; i < count && us < BUSY_STEP_US; i++) {
+		waited += us;
+		us *= 2;
+	}
+	if (us >= BUSY_STEP_US) {
+		us = BUSY_STEP_US;
+		waited = (uint64_t)count * BUSY_STEP_US;  /* an upper bound is enough */
+	}
+	if (waited >= (uint64_t)BUSY_TIMEOUT_MS * 1000)
+		return 0;
+	usleep(us);
+	return 1;
+}
+
 static sqlite3 *
 open_conn(const char *path, char **err_r)
 {
@@ -162,7 +199,7 @@ open_conn(const char *path, char **err_r)
 		sqlite3_close_v2(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(db, busy_wait, NULL);
 	if (exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 	    "PRAGMA foreign_keys=ON;", err_r) != 0) {
 		sqlite3_close_v2(db);
@@ -289,6 +326,7 @@ store_open(const struct config_store *cfg, char **err_r)
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(cfg->path)) == NULL)
 		goto fail;
 	pthread_mutex_init(&st->watch_lock, NULL);
+	pthread_mutex_init(&st->cq_lock, NULL);
 	if (pthread_key_create(&st->conn_key, close_conn) != 0)
 		goto fail_key;
 	if (create_private(st->path, err_r) != 0 || (tc = tconn(st, err_r)) == NULL ||
@@ -316,6 +354,9 @@ store_close(struct store *st)
 
 	if (st == NULL)
 		return;
+	/* The writer ends first: its connection closes with its thread. */
+	commitq_stop(st->cq);
+	pthread_mutex_destroy(&st->cq_lock);
 	/* Other threads' connections were closed by the key destructor as they ended. */
 	if ((tc = pthread_getspecific(st->conn_key)) != NULL) {
 		pthread_setspecific(st->conn_key, NULL);
@@ -349,6 +390,23 @@ out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->watch_lock);
 	return r;
+}
+
+struct commitq *
+store_commitq(struct store *st)
+{
+	struct commitq *q;
+
+	pthread_mutex_lock(&st->cq_lock);
+	if (st->cq == NULL && !st->cq_failed) {
+		if ((st->cq = commitq_start(st)) == NULL) {
+			log_err("store: cannot start the group-commit writer: %s", strerror(errno));
+			st->cq_failed = true;
+		}
+	}
+	q = st->cq;
+	pthread_mutex_unlock(&st->cq_lock);
+	return q;
 }
 
 int

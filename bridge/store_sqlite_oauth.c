@@ -315,14 +315,12 @@ count_family(struct store *st, const char *family_id, bool live_only, int64_t *n
 }
 
 enum store_result
-store_family_issue(struct store *st, const char *family_id, const struct store_grant *g,
+store_family_issue_in(struct store *st, const char *family_id, const struct store_grant *g,
     const struct store_issue *iss, int64_t now)
 {
 	enum store_result r;
 	int64_t n = 0;
 
-	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
-		return r;
 	/* A row under this id already is a replay's bar: this family must not start. */
 	r = count_family(st, family_id, false, &n);
 	if (r == STORE_OK && n != 0)
@@ -334,7 +332,18 @@ store_family_issue(struct store *st, const char *family_id, const struct store_g
 		    g->user_id, g->username, g->scope, now, g->expires_at);
 	if (r == STORE_OK)
 		r = add_issued(st, family_id, iss, now);
-	return tx_end(st, r);
+	return r;
+}
+
+enum store_result
+store_family_issue(struct store *st, const char *family_id, const struct store_grant *g,
+    const struct store_issue *iss, int64_t now)
+{
+	enum store_result r;
+
+	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
+		return r;
+	return tx_end(st, store_family_issue_in(st, family_id, g, iss, now));
 }
 
 enum store_result
@@ -395,28 +404,54 @@ store_refresh_peek(struct store *st, const unsigned char *hash, const char *clie
 	return r;
 }
 
-enum store_result
-store_refresh_rotate(struct store *st, const unsigned char *old_hash, const char *family_id,
+/*
+ * Inside a transaction: rotate old to what iss issues.  The family is
+ * checked first, so every outcome but OK leaves no write behind; the claim
+ * is one UPDATE whose change count must be 1.
+ */
+static enum store_result
+rotate(struct store *st, const unsigned char *old_hash, const char *family_id,
     const struct store_issue *iss, int64_t now)
 {
 	enum store_result r;
 	int changes = 0;
 	int64_t live = 0;
 
-	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
-		return r;
-	r = run_write(st, &changes, "UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? "
-	    "AND family_id = ? AND used = 0", "hs", old_hash, family_id);
-	if (r == STORE_OK && changes != 1)
-		r = STORE_REPLAY;
 	/* The family's scope stays the original grant: each refresh narrows only its own. */
-	if (r == STORE_OK)
-		r = count_family(st, family_id, true, &live);
+	r = count_family(st, family_id, true, &live);
 	if (r == STORE_OK && live != 1)
 		r = STORE_REVOKED;
 	if (r == STORE_OK)
+		r = run_write(st, &changes, "UPDATE refresh_tokens SET used = 1 WHERE "
+		    "token_hash = ? AND family_id = ? AND used = 0", "hs", old_hash, family_id);
+	if (r == STORE_OK && changes != 1)
+		r = STORE_REPLAY;
+	if (r == STORE_OK)
 		r = add_issued(st, family_id, iss, now);
-	return tx_end(st, r);
+	return r;
+}
+
+enum store_result
+store_refresh_rotate(struct store *st, const unsigned char *old_hash, const char *family_id,
+    const struct store_issue *iss, int64_t now)
+{
+	enum store_result r;
+
+	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
+		return r;
+	return tx_end(st, rotate(st, old_hash, family_id, iss, now));
+}
+
+enum store_result
+store_refresh_rotate_in(struct store *st, const unsigned char *old_hash,
+    const char *family_id, const struct store_issue *iss, int64_t now)
+{
+	enum store_result r = rotate(st, old_hash, family_id, iss, now);
+
+	/* A reuse: the family goes in this same transaction, before anyone is answered. */
+	if (r == STORE_REPLAY && store_family_revoke(st, family_id, now) != STORE_OK)
+		r = STORE_ERROR;
+	return r;
 }
 
 enum store_result
@@ -426,18 +461,14 @@ store_family_revoke(struct store *st, const char *family_id, int64_t now)
 	    "WHERE family_id = ? AND revoked_at IS NULL", "is", now, family_id);
 }
 
-enum store_result
-store_family_bar(struct store *st, const struct store_grant *g, int64_t now)
+/* Inside a transaction: store_family_bar's work. */
+static enum store_result
+bar(struct store *st, const struct store_grant *g, int64_t now)
 {
 	enum store_result r, outcome = STORE_OK;
 	int changes = 0;
 	int64_t n = 0;
 
-	if (g->family_id == NULL)
-		return STORE_ERROR;
-	/* One transaction: the first exchange's store_family_issue is wholly before or after. */
-	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
-		return r;
 	r = run_write(st, &changes, "UPDATE refresh_families SET revoked_at = ? "
 	    "WHERE family_id = ? AND revoked_at IS NULL", "is", now, g->family_id);
 	if (r == STORE_OK && changes == 0) {
@@ -450,8 +481,69 @@ store_family_bar(struct store *st, const struct store_grant *g, int64_t now)
 		    "user_id, username, scope, created_at, expires_at, revoked_at) "
 		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "sssssiii", g->family_id, g->client_id,
 		    g->user_id, g->username, g->scope, now, now + STORE_FAMILY_BAR_S, now);
-	r = tx_end(st, r);
 	return r == STORE_OK ? outcome : r;
+}
+
+enum store_result
+store_family_bar(struct store *st, const struct store_grant *g, int64_t now)
+{
+	enum store_result r;
+
+	if (g->family_id == NULL)
+		return STORE_ERROR;
+	/* One transaction: the first exchange's store_family_issue is wholly before or after. */
+	if ((r = tx(st, "BEGIN IMMEDIATE")) != STORE_OK)
+		return r;
+	r = bar(st, g, now);
+	if (tx_end(st, r == STORE_ERROR ? r : STORE_OK) != STORE_OK)
+		return STORE_ERROR;
+	return r;
+}
+
+enum store_result
+store_code_peek(struct store *st, const unsigned char *hash, const char *client_id,
+    int64_t now, struct store_grant *g_r)
+{
+	enum store_result r;
+	bool used = false;
+
+	if ((r = read_code(st, hash, client_id, g_r, &used)) != STORE_OK)
+		return r;
+	if (used)
+		return STORE_REPLAY;
+	if (g_r->expires_at > now)
+		return STORE_OK;
+	store_grant_free(g_r);
+	return STORE_EXPIRED;
+}
+
+enum store_result
+store_code_redeem_in(struct store *st, const unsigned char *hash, const char *family_id,
+    const struct store_grant *g, const struct store_issue *iss, int64_t now,
+    enum store_result *bar_r)
+{
+	struct store_grant first = { 0 };
+	enum store_result r;
+	bool used = false;
+	int changes = 0;
+
+	*bar_r = STORE_EXPIRED;
+	r = run_write(st, &changes, "UPDATE codes SET used = 1, family_id = ? WHERE "
+	    "code_hash = ? AND client_id = ? AND used = 0 AND expires_at > ?", "shsi",
+	    family_id, hash, g->client_id, now);
+	if (r == STORE_OK && changes == 1)
+		return store_family_issue_in(st, family_id, g, iss, now);
+	if (r != STORE_OK || (r = read_code(st, hash, g->client_id, &first, &used)) != STORE_OK)
+		return r == STORE_NOT_FOUND ? STORE_EXPIRED : r;
+	r = STORE_EXPIRED;
+	if (used) {
+		/* Claimed since we read it: a replay, which ends what the first use issues. */
+		r = STORE_REPLAY;
+		if (first.family_id != NULL && (*bar_r = bar(st, &first, now)) == STORE_ERROR)
+			r = STORE_ERROR;
+	}
+	store_grant_free(&first);
+	return r;
 }
 
 /* ---- access tokens ---------------------------------------------------------- */

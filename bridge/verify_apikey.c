@@ -133,6 +133,11 @@ key_result(const struct config *cfg, struct ak_job *j)
 	}
 	r->groups = groups.items;       /* the result owns them now */
 	r->n_groups = groups.n;
+	if (verify_result_finish(r) != 0) {
+		verify_result_release(r);
+		r = NULL;
+		goto out;
+	}
 	r->key_id = j->key.id;
 	r->exp = j->now + (int64_t)cfg->tokens.directory_cache_ttl;
 	if (j->key.expires_at != 0 && j->key.expires_at < r->exp)
@@ -271,9 +276,7 @@ verify_apikey(struct http_request *req, const char *token, const struct strlist 
 	enum http_outcome o = HTTP_DONE;
 	uint64_t gen;
 
-	/* A typo or a look-alike is refused before any store read. */
-	if (!apikey_checksum_ok(token) ||
-	    (plugin != NULL && plugin->auth != PLUGIN_AUTH_USER_HTTP)) {
+	if (plugin != NULL && plugin->auth != PLUGIN_AUTH_USER_HTTP) {
 		verify_respond_invalid(req);
 		return HTTP_DONE;
 	}
@@ -285,13 +288,18 @@ verify_apikey(struct http_request *req, const char *token, const struct strlist 
 	gen = verifycache_generation(srv->verifycache);
 	switch (verifycache_get(srv->verifycache, hash, now, &r)) {
 	case VC_HIT:
+		/* Only a key whose checksum was good was ever cached: no need to check again. */
 		answer(req, r, want, now);
 		break;
 	case VC_STALE:
 		recheck(req, token, hash, r, gen, want, now);
 		break;
 	case VC_MISS:
-		o = look_up(req, token, hash, gen, want, now);
+		/* A typo or a look-alike is refused before any store read. */
+		if (!apikey_checksum_ok(token))
+			verify_respond_invalid(req);
+		else
+			o = look_up(req, token, hash, gen, want, now);
 		break;
 	}
 	verify_result_release(r);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "store.h"
@@ -34,9 +35,9 @@ struct verifycache {
 
 	struct store *st;
 	_Atomic uint64_t gen;
-	_Atomic uint64_t checked_ms;    /* now_ms() of the last data version read */
-	atomic_flag checking;           /* one reader at a time */
-	int64_t data_version;           /* the last read; only the reader touches it */
+	_Atomic uint64_t checked_ms;    /* coarse_ms() of the last data version read */
+	pthread_mutex_t check_lock;     /* one reader at a time; guards the two below */
+	int64_t data_version;           /* the last read */
 	bool have_version;
 };
 
@@ -61,6 +62,11 @@ verify_result_release(struct verify_result *r)
 	free(r->jti);
 	strv_free(r->aud, r->n_aud);
 	strv_free(r->groups, r->n_groups);
+	free(r->hdr_user);
+	free(r->hdr_scopes);
+	free(r->hdr_groups);
+	free(r->hdr_client);
+	free(r->introspection);
 	free(r);
 }
 
@@ -180,6 +186,130 @@ verify_result_has_scopes(const struct verify_result *r, char *const *want, size_
 	return true;
 }
 
+/* ---- what a hit answers, made once --------------------------------------- */
+
+static bool
+keep_unencoded(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("-._~:@/", c) != NULL);
+}
+
+/* Bytes s takes percent-encoded. */
+static size_t
+pct_len(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		n += keep_unencoded(*p) ? 1 : 3;
+	return n;
+}
+
+/* s percent-encoded at out; returns the end. */
+static char *
+pct_put(char *out, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (keep_unencoded(*p)) {
+			*out++ = (char)*p;
+		} else {
+			*out++ = '%';
+			*out++ = hex[*p >> 4];
+			*out++ = hex[*p & 15];
+		}
+	}
+	return out;
+}
+
+/*
+ * The items percent-encoded and joined by ',' (a new string, NULL on
+ * ENOMEM).  Items that would take the value past VERIFYCACHE_MAX_HEADER
+ * are left out whole, never cut.
+ */
+static char *
+pct_join(char *const *items, size_t n)
+{
+	size_t len = 0, used = 0;
+	char *out, *o;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t l = pct_len(items[i]) + (used > 0 ? 1 : 0);
+
+		if (len + l > VERIFYCACHE_MAX_HEADER)
+			break;
+		len += l;
+		used++;
+	}
+	if ((o = out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < used; i++) {
+		if (i > 0)
+			*o++ = ',';
+		o = pct_put(o, items[i]);
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+verify_result_finish(struct verify_result *r)
+{
+	struct strlist scopes = { 0 };
+	char *one[1];
+	int rc = -1;
+
+	if (strlist_add_words(&scopes, r->scope) != 0)
+		goto out;
+	one[0] = r->sub;
+	r->hdr_user = pct_join(one, 1);
+	one[0] = r->client_id;
+	r->hdr_client = pct_join(one, 1);
+	r->hdr_scopes = pct_join(scopes.items, scopes.n);
+	r->hdr_groups = pct_join(r->groups, r->n_groups);
+	if (r->hdr_user != NULL && r->hdr_client != NULL && r->hdr_scopes != NULL &&
+	    r->hdr_groups != NULL)
+		rc = 0;
+out:
+	strlist_free(&scopes);
+	return rc;
+}
+
+json_t *
+verify_introspection_answer(const json_t *claims)
+{
+	static const char *const keep[] = {
+		"scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "groups",
+	};
+	json_t *a = json_pack("{s:b,s:s}", "active", 1, "token_type", "Bearer");
+
+	for (size_t i = 0; a != NULL && i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(claims, keep[i]);
+
+		if (v != NULL && json_object_set(a, keep[i], v) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+int
+verify_result_set_introspection(struct verify_result *r, const json_t *claims)
+{
+	json_t *a = verify_introspection_answer(claims);
+
+	if (a != NULL)
+		r->introspection = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (r->introspection == NULL)
+		return -1;
+	r->introspection_len = strlen(r->introspection);
+	return 0;
+}
+
 /* ---- the cache ------------------------------------------------------------ */
 
 struct verifycache *
@@ -201,7 +331,7 @@ verifycache_new(size_t max_entries, struct store *st)
 	vc->st = st;
 	atomic_init(&vc->gen, 1);
 	atomic_init(&vc->checked_ms, 0);
-	atomic_flag_clear(&vc->checking);
+	pthread_mutex_init(&vc->check_lock, NULL);
 	return vc;
 }
 
@@ -275,6 +405,7 @@ verifycache_free(struct verifycache *vc)
 		return;
 	verifycache_flush(vc);
 	pthread_mutex_destroy(&vc->lock);
+	pthread_mutex_destroy(&vc->check_lock);
 	free(vc->buckets);
 	free(vc);
 }
@@ -294,16 +425,23 @@ verifycache_bump(struct verifycache *vc)
 	atomic_fetch_add(&vc->gen, 1);
 }
 
-uint64_t
-verifycache_generation(struct verifycache *vc)
+/* CLOCK_MONOTONIC_COARSE in ms: cheaper, and fine for a once-a-second check. */
+static uint64_t
+coarse_ms(void)
 {
-	uint64_t now = now_ms();
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Read the data version and move the generation when it changed.  Under check_lock. */
+static void
+read_version(struct verifycache *vc, uint64_t now)
+{
 	int64_t v;
 	char *err = NULL;
 
-	if (vc->st == NULL || now < atomic_load(&vc->checked_ms) + VERIFYCACHE_RECHECK_MS ||
-	    atomic_flag_test_and_set(&vc->checking))
-		return atomic_load(&vc->gen);
 	if (store_data_version(vc->st, &v, &err) != 0) {
 		log_err("verify cache: cannot read the store's data version: %s",
 		    err != NULL ? err : "out of memory");
@@ -316,8 +454,31 @@ verifycache_generation(struct verifycache *vc)
 		atomic_fetch_add(&vc->gen, 1);
 	}
 	atomic_store(&vc->checked_ms, now);
-	atomic_flag_clear(&vc->checking);
+}
+
+uint64_t
+verifycache_generation(struct verifycache *vc)
+{
+	uint64_t now = coarse_ms();
+
+	/* The others go on with the generation they see while one thread reads. */
+	if (vc->st == NULL || now < atomic_load(&vc->checked_ms) + VERIFYCACHE_RECHECK_MS ||
+	    pthread_mutex_trylock(&vc->check_lock) != 0)
+		return atomic_load(&vc->gen);
+	read_version(vc, now);
+	pthread_mutex_unlock(&vc->check_lock);
 	return atomic_load(&vc->gen);
+}
+
+void
+verifycache_recheck(struct verifycache *vc)
+{
+	if (vc->st == NULL)
+		return;
+	/* Waits for a read in progress: it may have begun before the caller's commit. */
+	pthread_mutex_lock(&vc->check_lock);
+	read_version(vc, coarse_ms());
+	pthread_mutex_unlock(&vc->check_lock);
 }
 
 enum vc_lookup
@@ -336,8 +497,11 @@ verifycache_get(struct verifycache *vc, const unsigned char hash[IDB_SHA256_LEN]
 		drop(vc, e);
 		goto out;
 	}
-	lru_unlink(vc, e);
-	lru_push_front(vc, e);
+	/* A hot entry is usually at the head already: then nothing to write. */
+	if (vc->lru_head != e) {
+		lru_unlink(vc, e);
+		lru_push_front(vc, e);
+	}
 	*r_r = result_ref(e->r);
 	res = e->gen == gen ? VC_HIT : VC_STALE;
 out:

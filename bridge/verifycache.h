@@ -26,6 +26,11 @@
  *
  * Bounded (least recently used entries go first) and safe from any
  * number of threads (one mutex; the critical sections only move pointers).
+ *
+ * /introspect shares the cache: an access token's entry serves both
+ * endpoints.  What each answers is made once, when the result is made
+ * (verify_result_finish, verify_result_set_introspection), so a hit only
+ * copies prepared bytes into the response.
  */
 #ifndef IDBRIDGE_VERIFYCACHE_H
 #define IDBRIDGE_VERIFYCACHE_H
@@ -41,6 +46,7 @@
 #define VERIFYCACHE_RECHECK_MS 1000     /* how often the store's data version is read */
 #define VERIFYCACHE_MAX_AUD 8           /* aud values kept per token (more: refused) */
 #define VERIFYCACHE_MAX_GROUPS 256      /* groups kept per token (more: refused) */
+#define VERIFYCACHE_MAX_HEADER (3 * IDB_MAX_JWT_LEN)   /* one X-Idbridge-* value */
 
 struct store;
 struct verifycache;
@@ -59,6 +65,15 @@ struct verify_result {
 				   result is kept until exp exactly */
 	int64_t key_id;         /* an API key's store id; 0 for a JWT or a service secret */
 	struct keyusage_mark usage;     /* an API key's use bookkeeping (keyusage.h): mutable */
+	/*
+	 * /verify's X-Idbridge-User, -Scopes, -Groups and -Client values: each
+	 * item percent-encoded (all but [A-Za-z0-9-._~:@/]), joined by ','.
+	 * Made by verify_result_finish.
+	 */
+	char *hdr_user, *hdr_scopes, *hdr_groups, *hdr_client;
+	/* A JWT's RFC 7662 answer (JSON), when /introspect asked; else NULL. */
+	char *introspection;
+	size_t introspection_len;
 	/* private */
 	_Atomic unsigned refs;
 };
@@ -71,6 +86,19 @@ struct verify_result {
  */
 struct verify_result *verify_result_from_claims(const json_t *claims);
 void verify_result_release(struct verify_result *r);
+/*
+ * Make the header values once r's fields are final (before it is cached or
+ * answered from).  0, or -1 on ENOMEM.
+ */
+int verify_result_finish(struct verify_result *r) IDB_WUR;
+/*
+ * Keep the introspection answer for the token's claims: active, token_type
+ * and the claims a resource server needs (RFC 7662 §2.2) as the token has
+ * them.  Before r is cached.  0, or -1 on ENOMEM.
+ */
+int verify_result_set_introspection(struct verify_result *r, const json_t *claims) IDB_WUR;
+/* The introspection answer for claims (a new object), or NULL on ENOMEM. */
+json_t *verify_introspection_answer(const json_t *claims);
 /* Does the token's aud contain audience? */
 bool verify_result_has_aud(const struct verify_result *r, const char *audience);
 /* Is every scope in want (n of them) among r's scopes? */
@@ -95,6 +123,14 @@ void verifycache_bump(struct verifycache *vc);
  * generation too: without the store nothing cached is trusted.
  */
 uint64_t verifycache_generation(struct verifycache *vc);
+
+/*
+ * Read the store's data version now, whatever the time since the last
+ * read, and move the generation if it changed: after this process may have
+ * revoked something (http.c), before the answer leaves.  A request that
+ * committed nothing moves nothing, so it cannot be used to empty the cache.
+ */
+void verifycache_recheck(struct verifycache *vc);
 
 enum vc_lookup {
 	VC_MISS,     /* not cached, or expired at now (then dropped) */

@@ -254,27 +254,34 @@ def poll_until(fn, timeout=5.0):
     return False
 
 
-def test_parallel_guesses_cannot_pass_the_throttle(daemon):
+def test_parallel_guesses_cannot_pass_the_throttle(tmp_path, slapd, serve):
     # Eight wrong passwords for one name at once: attempts in flight count
     # against the cap, so no more than five reach the directory; the rest
-    # wait (429).
+    # wait (429).  Binds are held 1 s so all eight are in flight together
+    # (a fast directory could finish three before the others arrive: then
+    # the free failures are used up and fewer reach it).
     import threading
-    path = authorize_path("chatgpt", CHATGPT_CALLBACK)
-    browsers = []
-    for _ in range(8):
-        b = Browser(daemon.port)
-        _, _, page = b.get(path)
-        browsers.append((b, Form(page).hidden["csrf"]))
-    statuses = []
+    from slowproxy import SlowProxy
+    with SlowProxy("127.0.0.1", slapd.port, delay=1.0, hold="binds") as proxy:
+        cfg = add_clients(Config(tmp_path, slapd))
+        cfg.set("ldap", uri=proxy.uri, timeout="10")
+        d = serve(cfg.write())
+        path = authorize_path("chatgpt", CHATGPT_CALLBACK)
+        browsers = []
+        for _ in range(8):
+            b = Browser(d.port)
+            _, _, page = b.get(path)
+            browsers.append((b, Form(page).hidden["csrf"]))
+        statuses = []
 
-    def guess(b, csrf):
-        statuses.append(b.post("/authorize", {"username": "bob", "password": "wrong",
-                                              "csrf": csrf})[0])
-    threads = [threading.Thread(target=guess, args=bc) for bc in browsers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+        def guess(b, csrf):
+            statuses.append(b.post("/authorize", {"username": "bob", "password": "wrong",
+                                                  "csrf": csrf})[0])
+        threads = [threading.Thread(target=guess, args=bc) for bc in browsers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
     assert sorted(statuses) == [401] * 5 + [429] * 3, statuses
 
 

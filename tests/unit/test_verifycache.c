@@ -1,7 +1,7 @@
 /*
  * test_verifycache.c — the /verify result cache: what a result keeps of
- * the claims, hits, staleness after the generation moves, expiry, the size
- * bound, and a generation that follows commits to a real SQLite store
+ * the claims, the header values and introspection answer made once, hits,
+ * staleness after the generation moves, expiry, the size bound, and a generation that follows commits to a real SQLite store
  * made through any connection, the cache's own process included.
  */
 #include "autoconfig.h"
@@ -93,6 +93,98 @@ test_aud_and_scopes(void **state)
 	assert_false(verify_result_has_scopes(r, other, 2));
 	assert_false(verify_result_has_scopes(r, prefix, 1));
 	assert_false(verify_result_has_scopes(r, empty, 1));
+	verify_result_release(r);
+}
+
+/* The X-Idbridge-* values a result answers with, made once. */
+static const struct {
+	const char *json;
+	const char *user, *scopes, *groups, *client;
+} header_cases[] = {
+	{ CLAIMS_OK "}", "u-1", "", "", "c" },
+	{ "{\"sub\":\"u 1/\u00e9\",\"client_id\":\"c,d\",\"jti\":\"j\",\"exp\":1000,"
+	    "\"scope\":\" read:x  write:x\",\"groups\":[\"g1\",\"g 2\",\"a,b\",\"~ok:@/._-\"]}",
+	    "u%201/%C3%A9", "read:x,write:x", "g1,g%202,a%2Cb,~ok:@/._-", "c%2Cd" },
+	{ "{\"sub\":\"\\r\\n\",\"client_id\":\"\\\"\",\"jti\":\"j\",\"exp\":1000}",
+	    "%0D%0A", "", "", "%22" },
+};
+
+static void
+test_header_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(header_cases) / sizeof(header_cases[0]); i++) {
+		struct verify_result *r = result(header_cases[i].json);
+
+		if (r == NULL)
+			fail_msg("case %zu: refused %s", i, header_cases[i].json);
+		assert_int_equal(verify_result_finish(r), 0);
+		assert_string_equal(r->hdr_user, header_cases[i].user);
+		assert_string_equal(r->hdr_scopes, header_cases[i].scopes);
+		assert_string_equal(r->hdr_groups, header_cases[i].groups);
+		assert_string_equal(r->hdr_client, header_cases[i].client);
+		verify_result_release(r);
+	}
+}
+
+/* A list over VERIFYCACHE_MAX_HEADER keeps whole items only. */
+static void
+test_header_value_cap(void **state)
+{
+	size_t each = VERIFYCACHE_MAX_HEADER / 2 - 10;
+	char *big = malloc(each + 1), *items[3];
+	struct verify_result r = { .sub = "u", .client_id = "c", .scope = "", .jti = "j" };
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', each);
+	big[each] = '\0';
+	items[0] = items[1] = items[2] = big;
+	r.groups = items;
+	r.n_groups = 3;
+	assert_int_equal(verify_result_finish(&r), 0);
+	assert_int_equal(strlen(r.hdr_groups), 2 * each + 1);
+	assert_int_equal(r.hdr_groups[each], ',');
+	free(r.hdr_user);
+	free(r.hdr_scopes);
+	free(r.hdr_groups);
+	free(r.hdr_client);
+	free(big);
+}
+
+/* /introspect's answer: the claims a resource server needs, as the token has them. */
+static void
+test_introspection_answer(void **state)
+{
+	struct verify_result *r;
+	json_t *claims = json_loads(CLAIMS_OK ",\"aud\":\"https://a\",\"iss\":\"https://i\","
+	    "\"iat\":900,\"scope\":\"x\",\"groups\":[\"g\"],\"nonce\":\"n\",\"typ\":\"t\"}", 0, NULL),
+	    *got;
+
+	(void)state;
+	assert_non_null(claims);
+	r = verify_result_from_claims(claims);
+	assert_non_null(r);
+	assert_null(r->introspection);
+	assert_int_equal(verify_result_set_introspection(r, claims), 0);
+	assert_int_equal(r->introspection_len, strlen(r->introspection));
+	got = json_loads(r->introspection, 0, NULL);
+	assert_non_null(got);
+	assert_true(json_is_true(json_object_get(got, "active")));
+	assert_string_equal(json_string_value(json_object_get(got, "token_type")), "Bearer");
+	assert_string_equal(json_string_value(json_object_get(got, "sub")), "u-1");
+	assert_string_equal(json_string_value(json_object_get(got, "aud")), "https://a");
+	assert_string_equal(json_string_value(json_object_get(got, "iss")), "https://i");
+	assert_int_equal(json_integer_value(json_object_get(got, "exp")), 1000);
+	assert_int_equal(json_integer_value(json_object_get(got, "iat")), 900);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(got, "groups"), 0)),
+	    "g");
+	/* Nothing else of the token. */
+	assert_null(json_object_get(got, "nonce"));
+	assert_null(json_object_get(got, "typ"));
+	assert_int_equal(json_object_size(got), 11);
+	json_decref(got);
+	json_decref(claims);
 	verify_result_release(r);
 }
 
@@ -242,6 +334,16 @@ test_generation_follows_store(void **state)
 	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
 	g3 = verifycache_generation(vc);
 	assert_int_equal(g3, g2);
+	/* A forced re-read (http.c, after a /revoke): a commit counts at once ... */
+	hash_of(h, 9);
+	assert_int_equal(store_session_create(other, h, "u", "alice", 1, 100), STORE_OK);
+	verifycache_recheck(vc);
+	g1 = verifycache_generation(vc);
+	assert_true(g1 > g3);
+	/* ... and without one nothing moves, however often it is asked. */
+	for (int i = 0; i < 3; i++)
+		verifycache_recheck(vc);
+	assert_int_equal(verifycache_generation(vc), g1);
 	verifycache_free(vc);
 	store_close(other);
 	store_close(st);
@@ -259,6 +361,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_claims),
 		cmocka_unit_test(test_aud_and_scopes),
+		cmocka_unit_test(test_header_values),
+		cmocka_unit_test(test_header_value_cap),
+		cmocka_unit_test(test_introspection_answer),
 		cmocka_unit_test(test_hit_stale_expiry),
 		cmocka_unit_test(test_key_result_expiry),
 		cmocka_unit_test(test_bound_lru_remove_flush),
