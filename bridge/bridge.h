@@ -153,4 +153,8 @@
 #define IDB_LOG_BATCH_MS 50
 #define IDB_LOG_BATCH_BYTES 4096     /* PIPE_BUF: a pipe writes it whole */
 
+/* Prepared statements each SQLite connection keeps (store_sqlite_stmt.c). */
+#define IDB_STMT_CACHE_SLOTS 128      /* the store has about 50 statement texts */
+#define IDB_STMT_CACHE_PROBES 8       /* a longer probe run prepares uncached */
+
 #endif

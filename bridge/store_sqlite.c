@@ -133,6 +133,7 @@ errorf(const char *what, const char *path, const char *why)
 struct tconn {
 	sqlite3 *db;
 	sqlite3_stmt *ping;
+	struct stmt_cache *stmts;
 };
 
 static void
@@ -143,6 +144,7 @@ close_conn(void *p)
 	if (tc == NULL)
 		return;
 	sqlite3_finalize(tc->ping);
+	stmt_cache_free(tc->stmts);
 	sqlite3_close_v2(tc->db);
 	free(tc);
 }
@@ -200,8 +202,13 @@ open_conn(const char *path, char **err_r)
 		return NULL;
 	}
 	sqlite3_busy_handler(db, busy_wait, NULL);
+	/*
+	 * temp_store=MEMORY: the group commit runs each job in a savepoint, and
+	 * SQLite journals every statement inside one; on disk that was a file
+	 * created, written and unlinked in /var/tmp many times a second.
+	 */
 	if (exec_sql(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    "PRAGMA foreign_keys=ON;", err_r) != 0) {
+	    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;", err_r) != 0) {
 		sqlite3_close_v2(db);
 		return NULL;
 	}
@@ -216,11 +223,13 @@ tconn(struct store *st, char **err_r)
 
 	if (tc != NULL)
 		return tc;
-	if ((tc = calloc(1, sizeof(*tc))) == NULL) {
+	if ((tc = calloc(1, sizeof(*tc))) == NULL || (tc->stmts = stmt_cache_new()) == NULL) {
+		free(tc);
 		*err_r = strdup("out of memory");
 		return NULL;
 	}
 	if ((tc->db = open_conn(st->path, err_r)) == NULL) {
+		stmt_cache_free(tc->stmts);
 		free(tc);
 		return NULL;
 	}
@@ -233,6 +242,15 @@ store_sqlite_db(struct store *st, char **err_r)
 {
 	struct tconn *tc = tconn(st, err_r);
 
+	return tc != NULL ? tc->db : NULL;
+}
+
+sqlite3 *
+store_sqlite_conn(struct store *st, struct stmt_cache **cache_r, char **err_r)
+{
+	struct tconn *tc = tconn(st, err_r);
+
+	*cache_r = tc != NULL ? tc->stmts : NULL;
 	return tc != NULL ? tc->db : NULL;
 }
 

@@ -215,7 +215,7 @@ int
 store_clients_load(struct store *st, struct store_client **clients_r, size_t *n_r,
     int64_t *generation_r, char **err_r)
 {
-	struct store_stmt q = { NULL, NULL };
+	struct store_stmt q = { 0 };
 	struct store_client *v = NULL;
 	sqlite3 *db;
 	int64_t count = 0;

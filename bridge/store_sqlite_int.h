@@ -28,14 +28,28 @@
 #include "bridge.h"   /* IDB_WUR */
 
 struct store;
+struct stmt_slot;
 
 struct store_stmt {
 	sqlite3 *db;
 	sqlite3_stmt *s;
+	struct stmt_slot *slot;	/* the thread's cache lent s; NULL: s is finalized */
 };
+
+/*
+ * Each connection keeps the statements its thread ran prepared (parsing
+ * and planning cost more than running most of them), keyed by the SQL
+ * text's address and checked against the text.  store_stmt_finish resets
+ * and unbinds a cached statement, so none holds a read transaction open.
+ */
+struct stmt_cache;
+struct stmt_cache *stmt_cache_new(void);
+void stmt_cache_free(struct stmt_cache *c);
 
 /* The calling thread's connection (opened on first use), or NULL with *err_r. */
 sqlite3 *store_sqlite_db(struct store *st, char **err_r);
+/* The same, with its statement cache in *cache_r. */
+sqlite3 *store_sqlite_conn(struct store *st, struct stmt_cache **cache_r, char **err_r);
 
 /* Report db's last error (or "no connection" when db is NULL); returns -1. */
 int store_sqlite_error(sqlite3 *db, const char *what, char **err_r);
@@ -43,7 +57,7 @@ int store_sqlite_error(sqlite3 *db, const char *what, char **err_r);
 /* Prepare sql on the thread's connection with its arguments bound; 0 or -1. */
 int store_stmt_prepare(struct store *st, struct store_stmt *q, char **err_r, const char *sql,
     const char *fmt, ...) IDB_WUR;
-/* Finalize q->s (NULL is fine). */
+/* Give q->s back to the cache or finalize it (NULL is fine). */
 void store_stmt_finish(struct store_stmt *q);
 
 /* Run a statement that returns no rows; *changes_r (may be NULL) gets the row count. */

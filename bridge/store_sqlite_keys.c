@@ -57,7 +57,7 @@ store_signing_keys_load(struct store *st, int64_t now, struct store_signing_key 
     size_t *n_r, int64_t *generation_r, char **err_r)
 {
 	struct store_signing_key *keys = NULL;
-	struct store_stmt q = { NULL, NULL };
+	struct store_stmt q = { 0 };
 	sqlite3 *db;
 	size_t n = 0;
 	int rc, r = -1;

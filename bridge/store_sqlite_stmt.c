@@ -10,6 +10,7 @@
 #include "autoconfig.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -31,20 +32,93 @@ store_sqlite_error(sqlite3 *db, const char *what, char **err_r)
 	return -1;
 }
 
-/* The connection, or NULL reported as store_sqlite_error does. */
+/* The connection and its cache, or NULL reported as store_sqlite_error does. */
 static sqlite3 *
-connection(struct store *st, char **err_r)
+connection(struct store *st, struct stmt_cache **cache_r, char **err_r)
 {
 	char *err = NULL;
 	sqlite3 *db;
 
 	if (err_r != NULL)
-		return store_sqlite_db(st, err_r);
-	if ((db = store_sqlite_db(st, &err)) == NULL) {
+		return store_sqlite_conn(st, cache_r, err_r);
+	if ((db = store_sqlite_conn(st, cache_r, &err)) == NULL) {
 		log_err("store: %s", err != NULL ? err : "no connection");
 		free(err);
 	}
 	return db;
+}
+
+/*
+ * The cache: open addressing on the SQL text's address.  The texts are the
+ * string constants of the store_sqlite*.c files, so an address names one
+ * statement; the text is compared anyway, so a caller building SQL in a
+ * buffer gets the right statement, only slower.
+ */
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *s;
+	int busy;		/* lent to a store_stmt: a nested use prepares its own */
+};
+
+struct stmt_cache {
+	struct stmt_slot slot[IDB_STMT_CACHE_SLOTS];
+};
+
+struct stmt_cache *
+stmt_cache_new(void)
+{
+	return calloc(1, sizeof(struct stmt_cache));
+}
+
+void
+stmt_cache_free(struct stmt_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < IDB_STMT_CACHE_SLOTS; i++)
+		sqlite3_finalize(c->slot[i].s);
+	free(c);
+}
+
+/* The slot that holds or should hold sql; NULL when its probe run is full. */
+static struct stmt_slot *
+cache_slot(struct stmt_cache *c, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % IDB_STMT_CACHE_SLOTS;
+
+	for (size_t n = 0; n < IDB_STMT_CACHE_PROBES; n++) {
+		struct stmt_slot *sl = &c->slot[(h + n) % IDB_STMT_CACHE_SLOTS];
+
+		if (sl->sql == NULL || sl->sql == sql)
+			return sl;
+	}
+	return NULL;
+}
+
+/* Prepare sql into q: lent by the cache when it can, else q's own. */
+static int
+prepare_stmt(sqlite3 *db, struct stmt_cache *c, struct store_stmt *q, const char *sql)
+{
+	struct stmt_slot *sl = cache_slot(c, sql);
+
+	q->slot = NULL;
+	if (sl != NULL && sl->busy)
+		sl = NULL;
+	if (sl != NULL && sl->s != NULL && strcmp(sqlite3_sql(sl->s), sql) == 0) {
+		sl->busy = 1;
+		q->slot = sl;
+		q->s = sl->s;
+		return SQLITE_OK;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, sl != NULL ? SQLITE_PREPARE_PERSISTENT : 0,
+	    &q->s, NULL) != SQLITE_OK)
+		return SQLITE_ERROR;
+	if (sl != NULL) {
+		sqlite3_finalize(sl->s);
+		*sl = (struct stmt_slot){ .sql = sql, .s = q->s, .busy = 1 };
+		q->slot = sl;
+	}
+	return SQLITE_OK;
 }
 
 static int
@@ -80,10 +154,13 @@ static int
 vprepare(struct store *st, struct store_stmt *q, char **err_r, const char *sql,
     const char *fmt, va_list ap)
 {
+	struct stmt_cache *c;
+
 	q->s = NULL;
-	if ((q->db = connection(st, err_r)) == NULL)
+	q->slot = NULL;
+	if ((q->db = connection(st, &c, err_r)) == NULL)
 		return -1;
-	if (sqlite3_prepare_v2(q->db, sql, -1, &q->s, NULL) != SQLITE_OK)
+	if (prepare_stmt(q->db, c, q, sql) != SQLITE_OK)
 		return store_sqlite_error(q->db, "prepare", err_r);
 	if (bind_args(q->s, fmt, ap) != SQLITE_OK) {
 		store_sqlite_error(q->db, "bind", err_r);
@@ -109,7 +186,13 @@ store_stmt_prepare(struct store *st, struct store_stmt *q, char **err_r, const c
 void
 store_stmt_finish(struct store_stmt *q)
 {
-	sqlite3_finalize(q->s);
+	if (q->slot != NULL) {
+		sqlite3_reset(q->s);
+		sqlite3_clear_bindings(q->s);
+		q->slot->busy = 0;
+		q->slot = NULL;
+	} else
+		sqlite3_finalize(q->s);
 	q->s = NULL;
 }
 
@@ -117,16 +200,12 @@ int
 store_stmt_vwrite(struct store *st, int *changes_r, char **err_r, const char *sql,
     const char *fmt, va_list ap)
 {
-	struct store_stmt q = { NULL, NULL };
+	struct store_stmt q;
 	int rc;
 
-	if ((q.db = connection(st, err_r)) == NULL)
+	if (vprepare(st, &q, err_r, sql, fmt, ap) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(q.db, sql, -1, &q.s, NULL) != SQLITE_OK)
-		return store_sqlite_error(q.db, "prepare", err_r);
-	if ((rc = bind_args(q.s, fmt, ap)) == SQLITE_OK)
-		rc = sqlite3_step(q.s);
-	if (rc != SQLITE_DONE)
+	if ((rc = sqlite3_step(q.s)) != SQLITE_DONE)
 		store_sqlite_error(q.db, "write", err_r);
 	else if (changes_r != NULL)
 		*changes_r = sqlite3_changes(q.db);

@@ -27,13 +27,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	teststore_free(*state);
-	return 0;
-}
-
 struct made {
 	char key[IDB_APIKEY_LEN + 1];
 	char prefix[IDB_APIKEY_PREFIX_LEN + 1];
@@ -230,10 +223,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_revoke_list_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_touch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_list_count, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_limit, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_touch, setup, teststore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

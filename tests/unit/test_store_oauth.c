@@ -43,13 +43,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	teststore_free(*state);
-	return 0;
-}
-
 static struct store_grant
 grant(const char *client, int64_t expires_at)
 {
@@ -472,20 +465,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_code_single_use_and_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_code_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refresh_expiry_and_family_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_access_tokens_follow_family, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_code_single_use_and_replay, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_code_expiry, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_expiry_and_family_end, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_access_tokens_follow_family, setup, teststore_teardown),
 		cmocka_unit_test_setup_teardown(test_code_replay_revokes_live_family, setup,
-		    teardown),
+		    teststore_teardown),
 		cmocka_unit_test_setup_teardown(test_code_replay_bars_pending_family, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_issuance_all_or_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sessions_preauth_consent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_code_claims_one_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_rotations_one_wins, setup, teardown),
+		    teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_issuance_all_or_nothing, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_preauth_consent, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_code_claims_one_wins, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_rotations_one_wins, setup, teststore_teardown),
 	};
 
 	return cmocka_run_group_tests_name("store_oauth", tests, NULL, NULL);

@@ -147,13 +147,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
-{
-	teststore_free(*state);
-	return 0;
-}
-
 static void
 assert_counts(const struct store_user_revoke_counts *got,
     const struct store_user_revoke_counts *want, const char *what)
@@ -261,8 +254,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_effects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts, setup, teststore_teardown),
+		cmocka_unit_test_setup_teardown(test_effects, setup, teststore_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

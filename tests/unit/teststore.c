@@ -64,3 +64,10 @@ teststore_free(struct teststore *ts)
 	teststore_close(ts);
 	free(ts);
 }
+
+int
+teststore_teardown(void **state)
+{
+	teststore_free(*state);
+	return 0;
+}

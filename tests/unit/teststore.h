@@ -25,5 +25,7 @@ void teststore_close(struct teststore *ts);
 /* teststore_open on a new allocation; teststore_free closes and frees it. */
 struct teststore *teststore_new(const char *name);
 void teststore_free(struct teststore *ts);
+/* A cmocka teardown for a state made by teststore_new. */
+int teststore_teardown(void **state);
 
 #endif
