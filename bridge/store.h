@@ -32,13 +32,15 @@ int store_latest_schema_version(void);
 int store_ping(struct store *st, char **err_r) IDB_WUR;
 
 /*
- * A number that changes whenever anyone — another thread, the admin CLI,
- * another instance — commits a change to the store (SQLite's PRAGMA
- * data_version on a connection kept for this alone).  Caches compare it to
- * notice revocations.  Serialised by a lock: call it rarely (about once a
- * second).  0 or -1 with *err_r.
+ * A number that moves whenever anyone — another thread, the admin CLI,
+ * another instance — commits a change that can end a live credential: a
+ * refresh family or API key revoked, expired early or deleted, an access
+ * token row changed or deleted.  Kept by triggers in the store itself, so
+ * no writer can forget it; new rows and last-use updates leave it alone.
+ * Caches compare it to notice revocations; one indexed read.  0 or -1 with
+ * *err_r.
  */
-int store_data_version(struct store *st, int64_t *version_r, char **err_r) IDB_WUR;
+int store_revocation_generation(struct store *st, int64_t *gen_r, char **err_r) IDB_WUR;
 
 /* ---- JWT signing keys (store_sqlite_keys.c; the policy is in keys.c) ---- */
 

@@ -40,6 +40,10 @@
 #define BUSY_FIRST_US 50
 #define BUSY_STEP_US 1000
 
+/* A trigger's body: move the revocation generation (migration 6). */
+#define REVOCATION_BUMP "BEGIN UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)" \
+	" WHERE key = 'revocation_generation'; END;"
+
 static const char *const migrations[] = {
 	/* 1: bookkeeping.  Later issues append their tables as new entries. */
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
@@ -98,6 +102,27 @@ static const char *const migrations[] = {
 	"  last_used_at INTEGER, revoked_at INTEGER) STRICT;"
 	"CREATE INDEX api_keys_prefix ON api_keys (prefix);"
 	"CREATE INDEX api_keys_username ON api_keys (username COLLATE NOCASE);",
+	/*
+	 * 6: a counter every change that can end a live credential moves, kept
+	 * by triggers so that no code path (this daemon, the admin CLI, a
+	 * future one) can forget it.  The /verify cache re-reads it once a
+	 * second (store_revocation_generation); new rows and last-use updates
+	 * leave it alone, so a busy morning does not make every cached result
+	 * stale.
+	 */
+	"INSERT INTO meta (key, value) VALUES ('revocation_generation', '0');"
+	"CREATE TRIGGER revocation_family_update AFTER UPDATE OF revoked_at, expires_at"
+	"  ON refresh_families " REVOCATION_BUMP
+	"CREATE TRIGGER revocation_family_delete AFTER DELETE ON refresh_families "
+	REVOCATION_BUMP
+	"CREATE TRIGGER revocation_access_update AFTER UPDATE ON access_tokens "
+	REVOCATION_BUMP
+	"CREATE TRIGGER revocation_access_delete AFTER DELETE ON access_tokens "
+	REVOCATION_BUMP
+	"CREATE TRIGGER revocation_apikey_update AFTER UPDATE OF revoked_at, expires_at,"
+	"  hash, prefix, user_id, username, scope ON api_keys " REVOCATION_BUMP
+	"CREATE TRIGGER revocation_apikey_delete AFTER DELETE ON api_keys "
+	REVOCATION_BUMP,
 };
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -105,14 +130,6 @@ struct store {
 	char *path;
 	pthread_key_t conn_key;
 	int version;
-	/*
-	 * A connection that never writes, only for PRAGMA data_version: its
-	 * value changes with every commit by any other connection or process.
-	 * The per-thread connections cannot serve: a connection does not see
-	 * its own commits there, and two connections' values do not compare.
-	 */
-	pthread_mutex_t watch_lock;
-	sqlite3 *watch;
 	/* The group-commit writer (commitq.h), started on first use. */
 	pthread_mutex_t cq_lock;
 	struct commitq *cq;
@@ -343,7 +360,6 @@ store_open(const struct config_store *cfg, char **err_r)
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(cfg->path)) == NULL)
 		goto fail;
-	pthread_mutex_init(&st->watch_lock, NULL);
 	pthread_mutex_init(&st->cq_lock, NULL);
 	if (pthread_key_create(&st->conn_key, close_conn) != 0)
 		goto fail_key;
@@ -381,33 +397,15 @@ store_close(struct store *st)
 		close_conn(tc);
 	}
 	pthread_key_delete(st->conn_key);
-	sqlite3_close_v2(st->watch);
-	pthread_mutex_destroy(&st->watch_lock);
 	free(st->path);
 	free(st);
 }
 
 int
-store_data_version(struct store *st, int64_t *version_r, char **err_r)
+store_revocation_generation(struct store *st, int64_t *gen_r, char **err_r)
 {
-	sqlite3_stmt *stmt = NULL;
-	int r = -1;
-
 	*err_r = NULL;
-	pthread_mutex_lock(&st->watch_lock);
-	if (st->watch == NULL && (st->watch = open_conn(st->path, err_r)) == NULL)
-		goto out;
-	if (sqlite3_prepare_v2(st->watch, "PRAGMA data_version", -1, &stmt, NULL) != SQLITE_OK ||
-	    sqlite3_step(stmt) != SQLITE_ROW) {
-		*err_r = strdup(sqlite3_errmsg(st->watch));
-		goto out;
-	}
-	*version_r = sqlite3_column_int64(stmt, 0);
-	r = 0;
-out:
-	sqlite3_finalize(stmt);
-	pthread_mutex_unlock(&st->watch_lock);
-	return r;
+	return store_generation_read(st, "revocation_generation", gen_r, err_r);
 }
 
 struct commitq *

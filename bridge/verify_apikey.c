@@ -24,10 +24,10 @@
  * expiry; a hit does no store read and no directory work.  The identity a
  * result was built from may itself have been up to a TTL old in the
  * dircache, so a group change reaches a busy key within two TTLs at worst.  Every hit
- * checks the cache generation, which follows the store's data version at
- * most once a second: after any commit (a `keys revoke` from another
- * process, `user revoke`) the next use re-reads the key's row, so a
- * revoked key is refused within about a second.
+ * checks the cache generation, which follows the store's revocation
+ * generation at most once a second: after a revocation (a `keys revoke`
+ * from another process, `user revoke`) the next use re-reads the key's
+ * row, so a revoked key is refused within about a second.
  *
  * Every accepted use (200, and 403: the key itself was good) is noted in
  * keyusage.h's table, which writes last_used_at in batches; the first use

@@ -35,10 +35,10 @@ struct verifycache {
 
 	struct store *st;
 	_Atomic uint64_t gen;
-	_Atomic uint64_t checked_ms;    /* coarse_ms() of the last data version read */
+	_Atomic uint64_t checked_ms;    /* coarse_ms() of the last revocation generation read */
 	pthread_mutex_t check_lock;     /* one reader at a time; guards the two below */
-	int64_t data_version;           /* the last read */
-	bool have_version;
+	int64_t store_gen;              /* the store's revocation generation, last read */
+	bool have_store_gen;
 };
 
 /* ---- results -------------------------------------------------------------- */
@@ -435,22 +435,22 @@ coarse_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Read the data version and move the generation when it changed.  Under check_lock. */
+/* Read the store's revocation generation; move ours when it changed.  Under check_lock. */
 static void
 read_version(struct verifycache *vc, uint64_t now)
 {
 	int64_t v;
 	char *err = NULL;
 
-	if (store_data_version(vc->st, &v, &err) != 0) {
-		log_err("verify cache: cannot read the store's data version: %s",
+	if (store_revocation_generation(vc->st, &v, &err) != 0) {
+		log_err("verify cache: cannot read the store's revocation generation: %s",
 		    err != NULL ? err : "out of memory");
 		free(err);
-		vc->have_version = false;
+		vc->have_store_gen = false;
 		atomic_fetch_add(&vc->gen, 1);
-	} else if (!vc->have_version || v != vc->data_version) {
-		vc->data_version = v;
-		vc->have_version = true;
+	} else if (!vc->have_store_gen || v != vc->store_gen) {
+		vc->store_gen = v;
+		vc->have_store_gen = true;
 		atomic_fetch_add(&vc->gen, 1);
 	}
 	atomic_store(&vc->checked_ms, now);

@@ -8,7 +8,8 @@
  *
  * Revocation: every entry is stamped with the cache's generation taken
  * *before* the store said the token was live.  The generation moves
- * whenever the store's data version (store_data_version) changed; it is
+ * whenever the store's revocation generation (store_revocation_generation)
+ * moved; it is
  * refreshed at most every VERIFYCACHE_RECHECK_MS, by whichever request
  * comes first.  A hit whose stamp is older is reported stale: the caller
  * asks the store again (no signature work) and puts the result back with
@@ -43,7 +44,7 @@
 #include "keyusage.h"
 
 #define VERIFYCACHE_MAX_ENTRIES 16384   /* cached results; the oldest used go first */
-#define VERIFYCACHE_RECHECK_MS 1000     /* how often the store's data version is read */
+#define VERIFYCACHE_RECHECK_MS 1000     /* how often the store's revocation generation is read */
 #define VERIFYCACHE_MAX_AUD 8           /* aud values kept per token (more: refused) */
 #define VERIFYCACHE_MAX_GROUPS 256      /* groups kept per token (more: refused) */
 #define VERIFYCACHE_MAX_HEADER (3 * IDB_MAX_JWT_LEN)   /* one X-Idbridge-* value */
@@ -117,7 +118,7 @@ void verifycache_flush(struct verifycache *vc);
 void verifycache_bump(struct verifycache *vc);
 
 /*
- * The current generation, first re-reading the store's data version when
+ * The current generation, first re-reading the store's revocation generation when
  * the last read is VERIFYCACHE_RECHECK_MS old (one thread reads; the
  * others go on with the value they see).  A failed read moves the
  * generation too: without the store nothing cached is trusted.
@@ -125,10 +126,10 @@ void verifycache_bump(struct verifycache *vc);
 uint64_t verifycache_generation(struct verifycache *vc);
 
 /*
- * Read the store's data version now, whatever the time since the last
+ * Read the store's revocation generation now, whatever the time since the last
  * read, and move the generation if it changed: after this process may have
  * revoked something (http.c), before the answer leaves.  A request that
- * committed nothing moves nothing, so it cannot be used to empty the cache.
+ * revoked nothing moves nothing, so it cannot be used to empty the cache.
  */
 void verifycache_recheck(struct verifycache *vc);
 

@@ -1,8 +1,9 @@
 /*
  * test_verifycache.c — the /verify result cache: what a result keeps of
  * the claims, the header values and introspection answer made once, hits,
- * staleness after the generation moves, expiry, the size bound, and a generation that follows commits to a real SQLite store
- * made through any connection, the cache's own process included.
+ * staleness after the generation moves, expiry, the size bound, and a
+ * generation that follows revocations in a real SQLite store (and nothing
+ * else), made through any connection, the cache's own process included.
  */
 #include "autoconfig.h"
 
@@ -18,6 +19,8 @@
 
 #include "config.h"
 #include "store.h"
+#include "keyusage.h"
+#include "store_apikeys.h"
 #include "store_oauth.h"
 #include "verifycache.h"
 
@@ -294,17 +297,66 @@ test_bound_lru_remove_flush(void **state)
 	verifycache_free(vc);
 }
 
-/* A commit through the cache's own thread and through another handle both move the generation. */
+/* Wait out the recheck interval, then the generation (which reads the store once). */
+static uint64_t
+generation_after_interval(struct verifycache *vc)
+{
+	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
+	return verifycache_generation(vc);
+}
+
+/* A live family with one access token (jti), as a code exchange leaves it. */
 static void
-test_generation_follows_store(void **state)
+family_with_access(struct store *st, const char *family_id, const char *jti, int n)
+{
+	struct store_grant g = {
+		.client_id = (char *)"c", .user_id = (char *)"u", .username = (char *)"alice",
+		.scope = (char *)"read", .redirect_uri = (char *)"https://x/cb",
+		.expires_at = 4000000000,
+	};
+	unsigned char h[STORE_HASH_LEN];
+
+	hash_of(h, n);
+	assert_int_equal(store_family_create(st, family_id, &g, h, 4000000000, 1), STORE_OK);
+	assert_int_equal(store_access_put(st, jti, family_id, 4000000000), STORE_OK);
+}
+
+static int64_t
+apikey(struct store *st, int n)
+{
+	unsigned char h[STORE_HASH_LEN];
+	char prefix[16];
+	struct store_apikey_new k = {
+		.prefix = prefix, .hash = h, .user_id = "u", .username = "alice",
+		.name = "k", .scope = "read",
+	};
+	int64_t id = 0;
+	char *err = NULL;
+
+	hash_of(h, n);
+	snprintf(prefix, sizeof(prefix), "p%d", n);
+	assert_int_equal(store_apikey_insert(st, &k, 1, &id, &err), 0);
+	return id;
+}
+
+/*
+ * The generation follows revocations committed through any connection —
+ * the cache's own thread's or another handle's, as another process — and
+ * nothing else: new sessions, families, keys and last-use updates leave it.
+ */
+static void
+test_generation_follows_revocations(void **state)
 {
 	char dir[] = "/tmp/idb-vc-XXXXXX", path[96], aux[128];
 	struct config_store cs = { .driver = STORE_SQLITE };
 	struct store *st, *other;
 	struct verifycache *vc;
 	unsigned char h[STORE_HASH_LEN];
+	struct keyusage_entry use;
 	char *err = NULL;
-	uint64_t g0, g1, g2, g3;
+	int changes = 0;
+	int64_t key;
+	uint64_t g0, g1, g2;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -314,36 +366,37 @@ test_generation_follows_store(void **state)
 		fail_msg("store_open: %s", err);
 	assert_non_null(vc = verifycache_new(0, st));
 	g0 = verifycache_generation(vc);
-	/* Nothing changed: the generation stays, also after the recheck interval. */
-	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
-	assert_int_equal(verifycache_generation(vc), g0);
-	/* A commit by this very thread's connection. */
+	assert_int_equal(generation_after_interval(vc), g0);
+	/* New rows and last-use updates, through both handles: nothing moves. */
 	hash_of(h, 7);
 	assert_int_equal(store_session_create(st, h, "u", "alice", 1, 100), STORE_OK);
-	/* Not before the interval: a hit costs no store read. */
+	family_with_access(other, "fam-1", "jti-1", 8);
+	family_with_access(st, "fam-2", "jti-2", 9);
+	key = apikey(other, 10);
+	use = (struct keyusage_entry){ .key_id = key, .used_at = 50 };
+	assert_int_equal(store_apikeys_touch(st, &use, 1, &err), 0);
+	assert_int_equal(generation_after_interval(vc), g0);
+	/* A family revoked by this very thread's connection: not before the interval ... */
+	assert_int_equal(store_family_revoke(st, "fam-1", 60), STORE_OK);
 	assert_int_equal(verifycache_generation(vc), g0);
-	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
-	g1 = verifycache_generation(vc);
+	/* ... and then it moves, once. */
+	g1 = generation_after_interval(vc);
 	assert_true(g1 > g0);
-	/* A commit through another handle (another connection, as another process). */
-	hash_of(h, 8);
-	assert_int_equal(store_session_create(other, h, "u", "alice", 1, 100), STORE_OK);
-	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
+	assert_int_equal(generation_after_interval(vc), g1);
+	/* An API key revoked through another handle, seen by a forced re-read at once. */
+	assert_int_equal(store_apikey_revoke(other, key, 70, &changes, &err), 0);
+	assert_int_equal(changes, 1);
+	verifycache_recheck(vc);
 	g2 = verifycache_generation(vc);
 	assert_true(g2 > g1);
-	usleep((VERIFYCACHE_RECHECK_MS + 100) * 1000);
-	g3 = verifycache_generation(vc);
-	assert_int_equal(g3, g2);
-	/* A forced re-read (http.c, after a /revoke): a commit counts at once ... */
-	hash_of(h, 9);
-	assert_int_equal(store_session_create(other, h, "u", "alice", 1, 100), STORE_OK);
-	verifycache_recheck(vc);
-	g1 = verifycache_generation(vc);
-	assert_true(g1 > g3);
-	/* ... and without one nothing moves, however often it is asked. */
+	/* Without a revocation a forced re-read moves nothing, however often. */
 	for (int i = 0; i < 3; i++)
 		verifycache_recheck(vc);
-	assert_int_equal(verifycache_generation(vc), g1);
+	assert_int_equal(verifycache_generation(vc), g2);
+	/* Access rows deleted (the purge, past every expiry) count too. */
+	assert_int_equal(store_oauth_purge(other, 4000000001), STORE_OK);
+	verifycache_recheck(vc);
+	assert_true(verifycache_generation(vc) > g2);
 	verifycache_free(vc);
 	store_close(other);
 	store_close(st);
@@ -367,7 +420,7 @@ main(void)
 		cmocka_unit_test(test_hit_stale_expiry),
 		cmocka_unit_test(test_key_result_expiry),
 		cmocka_unit_test(test_bound_lru_remove_flush),
-		cmocka_unit_test(test_generation_follows_store),
+		cmocka_unit_test(test_generation_follows_revocations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
