@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """bench/report.py — bench/run's helpers that are easier in Python.
 
-    report.py sample PID OUT        every 100 ms, the summed PSS and RSS of PID
+    report.py sample PID OUT [NAME=PID...]
+                                    every 100 ms, the summed PSS and RSS of PID
                                     and all its descendants; on SIGTERM writes
-                                    "pss=KB rss=KB samples=N" to OUT
+                                    "pss=KB rss=KB samples=N cpu_ms=MS" to OUT,
+                                    cpu_ms the CPU time (user + system) the
+                                    tree used meanwhile, and cpu_NAME_ms the
+                                    same for each other NAME=PID tree
     report.py slowproxy HOST:PORT INFO
                                     a TCP proxy in front of the directory
                                     (tests/integration/slowproxy.py) that
@@ -61,9 +65,25 @@ def rollup(pid):
     return pss, rss
 
 
-def sample(pid, out):
+def cpu_ms(pid):
+    """CPU time (user + system, all threads) pid and its descendants used so far."""
+    ticks = 0
+    for p in tree(int(pid)):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])   # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks * 1000 // os.sysconf("SC_CLK_TCK")
+
+
+def sample(pid, out, also=()):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    others = [a.split("=", 1) for a in also]
+    cpu0 = cpu_ms(pid)
+    others0 = [cpu_ms(p) for _, p in others]
     peak_pss = peak_rss = n = 0
     while True:
         pss = rss = 0
@@ -73,8 +93,11 @@ def sample(pid, out):
         peak_pss, peak_rss, n = max(peak_pss, pss), max(peak_rss, rss), n + 1
         if stop.wait(0.1):
             break
+    words = ["pss=%d rss=%d samples=%d cpu_ms=%d" % (peak_pss, peak_rss, n, cpu_ms(pid) - cpu0)]
+    for (name, p), c0 in zip(others, others0):
+        words.append("cpu_%s_ms=%d" % (name, cpu_ms(p) - c0))
     with open(out, "w") as f:
-        f.write("pss=%d rss=%d samples=%d\n" % (peak_pss, peak_rss, n))
+        f.write(" ".join(words) + "\n")
 
 
 # ---- the slow directory ---------------------------------------------------------
@@ -139,6 +162,17 @@ def fmt_lat(us):
     return "%.0fus" % us
 
 
+def cpu_per_unit(rounds, unit):
+    """{tree: CPU µs per request (or per sign-in, code, refresh: unit)} over the rounds."""
+    units = total(rounds, unit)
+    out = {}
+    for k in sorted({k for x in rounds for k in x if k.startswith("cpu_")}):
+        name = "server" if k == "cpu_ms" else k[len("cpu_"):-len("_ms")]
+        if units:
+            out[name] = round(1000 * total(rounds, k) / units, 1)
+    return out
+
+
 def load(d):
     with open(os.path.join(d, "machine.json")) as f:
         meta = json.load(f)
@@ -166,6 +200,8 @@ def load(d):
         for k in ("ok", "failed", "exhausted"):
             if any(k in x for x in rounds):
                 r[k] = total(rounds, k)
+        # Flows count their units (sign-ins, exchanges, refreshes) as "ok".
+        r["cpu_us_per_unit"] = cpu_per_unit(rounds, "ok" if r.get("ok") else "requests")
         rows.append(r)
     extra = {}
     if os.path.exists(os.path.join(d, "extra.json")):
@@ -198,6 +234,13 @@ def comparisons(rows, extra):
     if si and raw:
         out.append(("sign-in / slapd search+bind", ratio(si, raw),
                     "%.0f sign-ins/s vs %.0f search+bind/s, same connection count" % (si, raw)))
+    si_row, raw_row = by.get(("idbridge", "signin")), by.get(("slapd", "search+bind"))
+    if si_row and raw_row and si_row["cpu_us_per_unit"] and raw_row["cpu_us_per_unit"]:
+        c, rc = si_row["cpu_us_per_unit"], raw_row["cpu_us_per_unit"]
+        out.append(("CPU a sign-in (idbridge + slapd) / a raw search+bind (slapd)",
+                    ratio(c.get("server", 0) + c.get("slapd", 0), rc.get("server")),
+                    "idbridge %.0f us + slapd %.0f us a sign-in; slapd %.0f us a raw "
+                    "search+bind" % (c.get("server", 0), c.get("slapd", 0), rc.get("server", 0))))
     slow = extra.get("slowdir")
     if slow:
         out.append(("verify-jwt with 50 sign-ins on a 2 s directory / undisturbed",
@@ -248,15 +291,17 @@ def table(d, json_out=None):
     add_ratios(rows)
     cmp = comparisons(rows, extra)
     print(meta["machine_line"])
-    print("%-18s %-13s %-36s %10s %9s %9s %6s %8s  %s" % (
-        "name", "server", "path", "req/s", "p50", "p99", "ratio", "PSS MiB", "notes"))
+    print("%-18s %-13s %-36s %10s %9s %9s %6s %8s %7s  %s" % (
+        "name", "server", "path", "req/s", "p50", "p99", "ratio", "PSS MiB", "CPU us",
+        "notes"))
     for r in rows:
         r["notes"] = notes_of(r)
-        print("%-18s %-13s %-36s %10.0f %9s %9s %6s %8.1f  %s" % (
+        cpu = r["cpu_us_per_unit"].get("server")
+        print("%-18s %-13s %-36s %10.0f %9s %9s %6s %8.1f %7s  %s" % (
             r["name"], r["server"], r["label"][:36], r["requests_per_s"] or 0,
             fmt_lat(r["p50_us"]), fmt_lat(r["p99_us"]),
             "%.3f" % r["ratio"] if r["ratio"] is not None else "-",
-            r["peak_pss_kb"] / 1024,
+            r["peak_pss_kb"] / 1024, "%.0f" % cpu if cpu is not None else "-",
             r["notes"] if len(r["notes"]) <= 100 else r["notes"][:99] + "…"))
     if cmp:
         print()
@@ -274,7 +319,7 @@ def table(d, json_out=None):
 
 def main(argv):
     if len(argv) >= 3 and argv[0] == "sample":
-        sample(argv[1], argv[2])
+        sample(argv[1], argv[2], argv[3:])
     elif len(argv) == 3 and argv[0] == "slowproxy":
         slowproxy(argv[1], argv[2])
     elif len(argv) in (2, 3) and argv[0] == "table":
