@@ -978,9 +978,30 @@ out:
 }
 
 /*
+ * The groups under group_base with any of dns[0..n) as a member, in one
+ * search: a user in forty groups costs one search a nesting level, not
+ * forty.
+ */
+static enum auth_result
+search_parents(struct op *op, char *const *dns, size_t n, struct identity *id,
+    struct dnlist *visited, struct dnlist *next)
+{
+	char *filter;
+	enum auth_result r;
+
+	if ((filter = ldap_filter_any("member", dns, n)) == NULL) {
+		log_err("ldap: cannot build the nested group filter (out of memory)");
+		return AUTH_INTERNAL;
+	}
+	r = search_groups(op, filter, id, visited, next);
+	free(filter);
+	return r;
+}
+
+/*
  * One breadth-first level of nesting: the groups that contain any group in
- * level, by member=<DN> under group_base and by the groups' own
- * group_attribute.  New groups go to next.
+ * level, by member=<DN> under group_base (IDB_LDAP_NEST_BATCH DNs a search)
+ * and by the groups' own group_attribute.  New groups go to next.
  */
 static enum auth_result
 nest_one_level(struct op *op, const struct dnlist *level, struct identity *id,
@@ -990,13 +1011,15 @@ nest_one_level(struct op *op, const struct dnlist *level, struct identity *id,
 	struct dnlist parents = { NULL, 0 };
 	enum auth_result r = AUTH_OK;
 
-	for (size_t i = 0; i < level->n && r == AUTH_OK; i++) {
-		if (lc->group_base != NULL)
-			r = search_groups_for(op, "(member=%d)", NULL, level->v[i],
-			    id, visited, next);
-		if (r == AUTH_OK && lc->group_attribute != NULL)
-			r = read_group(op, level->v[i], id, visited, NULL, &parents);
+	for (size_t i = 0; i < level->n && r == AUTH_OK && lc->group_base != NULL;
+	    i += IDB_LDAP_NEST_BATCH) {
+		size_t n = level->n - i;
+
+		r = search_parents(op, level->v + i, n < IDB_LDAP_NEST_BATCH ? n :
+		    IDB_LDAP_NEST_BATCH, id, visited, next);
 	}
+	for (size_t i = 0; i < level->n && r == AUTH_OK && lc->group_attribute != NULL; i++)
+		r = read_group(op, level->v[i], id, visited, NULL, &parents);
 	for (size_t i = 0; i < parents.n && r == AUTH_OK; i++)
 		if (!dnlist_contains(visited, parents.v[i]))
 			r = read_group(op, parents.v[i], id, visited, next, NULL);

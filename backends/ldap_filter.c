@@ -75,6 +75,29 @@ append_escaped(struct buf *b, const char *value)
 }
 
 char *
+ldap_filter_any(const char *attr, char *const *values, size_t n)
+{
+	struct buf b = { NULL, 0, 0 };
+	int r = n > 0 ? 0 : -1;
+
+	if (r == 0 && n > 1)
+		r = buf_append(&b, "(|", 2);
+	for (size_t i = 0; i < n && r == 0; i++)
+		if ((r = buf_append(&b, "(", 1)) == 0 &&
+		    (r = buf_append(&b, attr, strlen(attr))) == 0 &&
+		    (r = buf_append(&b, "=", 1)) == 0 &&
+		    (r = append_escaped(&b, values[i])) == 0)
+			r = buf_append(&b, ")", 1);
+	if (r == 0 && n > 1)
+		r = buf_append(&b, ")", 1);
+	if (r != 0) {
+		free(b.data);
+		return NULL;
+	}
+	return b.data;
+}
+
+char *
 ldap_filter_expand(const char *tmpl, const char *user, const char *dn)
 {
 	struct buf b = { NULL, 0, 0 };

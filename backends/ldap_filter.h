@@ -22,6 +22,13 @@ char *ldap_filter_escape(const char *value, size_t len) IDB_WUR;
  */
 char *ldap_filter_expand(const char *tmpl, const char *user, const char *dn) IDB_WUR;
 
+/*
+ * "(attr=v1)" for one value, "(|(attr=v1)(attr=v2)…)" for several, each
+ * value escaped; attr is the caller's constant.  New string, or NULL (no
+ * values, a NULL value, ENOMEM).
+ */
+char *ldap_filter_any(const char *attr, char *const *values, size_t n) IDB_WUR;
+
 /* Does tmpl contain only known placeholders, and balanced parentheses?  For config checks. */
 int ldap_filter_template_ok(const char *tmpl, char **err_r) IDB_WUR;
 

@@ -36,6 +36,7 @@
 #define IDB_MAX_DN_LEN 2048
 #define IDB_MAX_ATTR_VALUE_LEN 1024   /* uid, display name, mail, id */
 #define IDB_MAX_NESTED_DEPTH 16       /* cap for [ldap] nested_depth */
+#define IDB_LDAP_NEST_BATCH 32        /* group DNs one nesting search asks for, OR-ed */
 
 /* The PAM conversation and NSS lookups in the broker's workers (backends/pam.c). */
 #define IDB_PAM_MAX_MESSAGES 32       /* messages in one conversation call (Linux-PAM's PAM_MAX_NUM_MSG) */

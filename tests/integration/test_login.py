@@ -7,7 +7,7 @@ import time
 import pytest
 
 import slapdir
-from harness import DISABLED, GENERIC, UNAVAILABLE, ldap_entry_uuid
+from harness import DISABLED, GENERIC, UNAVAILABLE, Config, ldap_entry_uuid
 
 U = slapdir.USERS
 ALICE_DN = "uid=alice,%s" % slapdir.PEOPLE
@@ -44,6 +44,37 @@ def test_nested_groups_off_gives_direct_groups_only(config, login_test):
     f = ok_identity(login_test(config.write(), "alice", U["alice"]["password"]))
     assert f["groups"].split() == ["engineering"]
     assert f["scopes"].split() == ["read:resource", "write:resource"]
+
+
+def test_many_groups_nested_over_several_searches(tmp_path, own_slapd, login_test):
+    # wide is a member of 40 groups: more than one nesting search takes
+    # (IDB_LDAP_NEST_BATCH, 32), so the first level needs two OR-ed
+    # searches.  Each direct group sits in a parent (wide-p0..39), the even
+    # parents also in wide-top, and one DN has filter metacharacters.
+    g = slapdir.GROUPS
+    odd = "cn=wide-(g*)39," + g
+    direct = ["cn=wide-g%d,%s" % (i, g) for i in range(39)] + [odd]
+    ldif = ["dn: uid=wide,%s\nobjectClass: inetOrgPerson\nuid: wide\ncn: Wide\n"
+            "sn: Wide\nuserPassword: wide-pw-1\n" % slapdir.PEOPLE]
+    for i, dn in enumerate(direct):
+        cn = dn.split(",")[0][3:]
+        ldif.append("dn: %s\nobjectClass: groupOfNames\ncn: %s\nmember: uid=wide,%s\n"
+                    % (dn, cn, slapdir.PEOPLE))
+        ldif.append("dn: cn=wide-p%d,%s\nobjectClass: groupOfNames\ncn: wide-p%d\n"
+                    "member: %s\n" % (i, g, i, dn))
+    ldif.append("dn: cn=wide-top,%s\nobjectClass: groupOfNames\ncn: wide-top\n" % g +
+                "".join("member: cn=wide-p%d,%s\n" % (i, g) for i in range(0, 40, 2)))
+    own_slapd.ldapadd("\n".join(ldif))
+    cfg = Config(tmp_path, own_slapd)
+    f = ok_identity(login_test(cfg.write(), "wide", "wide-pw-1"))
+    want = {"wide-g%d" % i for i in range(39)} | {"wide-(g*)39"}
+    want |= {"wide-p%d" % i for i in range(40)} | {"wide-top"}
+    assert set(f["groups"].split()) == want
+    assert len(f["groups"].split()) == len(want)
+    # Fewer levels than the tree is deep: the deepest group is not reached.
+    cfg.set("ldap", nested_depth="1")
+    f = ok_identity(login_test(cfg.write(), "wide", "wide-pw-1"))
+    assert set(f["groups"].split()) == want - {"wide-top"}
 
 
 def test_groups_from_memberof_attribute(config, login_test):

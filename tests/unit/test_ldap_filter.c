@@ -196,6 +196,28 @@ test_template_ok(void **state)
 	}
 }
 
+/* One search for several group DNs: each escaped, OR-ed only when more than one. */
+static void
+test_any(void **state)
+{
+	char *one[] = { (char *)"cn=eng,ou=groups,dc=example,dc=org" };
+	char *many[] = { (char *)"cn=a,dc=x", (char *)"cn=b)(cn=*,dc=x", (char *)"cn=c\\,d,dc=x" };
+	char *with_null[] = { (char *)"cn=a,dc=x", NULL };
+	char *f;
+
+	(void)state;
+	f = ldap_filter_any("member", one, 1);
+	assert_string_equal(f, "(member=cn=eng,ou=groups,dc=example,dc=org)");
+	free(f);
+	f = ldap_filter_any("member", many, 3);
+	/* A DN's parentheses, asterisk and backslash cannot open a clause of their own. */
+	assert_string_equal(f, "(|(member=cn=a,dc=x)(member=cn=b\\29\\28cn=\\2A,dc=x)"
+	    "(member=cn=c\\5C,d,dc=x))");
+	free(f);
+	assert_null(ldap_filter_any("member", many, 0));
+	assert_null(ldap_filter_any("member", with_null, 2));
+}
+
 int
 main(void)
 {
@@ -204,6 +226,7 @@ main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_expand_keeps_structure),
 		cmocka_unit_test(test_template_ok),
+		cmocka_unit_test(test_any),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
