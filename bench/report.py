@@ -291,17 +291,18 @@ def table(d, json_out=None):
     add_ratios(rows)
     cmp = comparisons(rows, extra)
     print(meta["machine_line"])
-    print("%-18s %-13s %-36s %10s %9s %9s %6s %8s %7s  %s" % (
-        "name", "server", "path", "req/s", "p50", "p99", "ratio", "PSS MiB", "CPU us",
-        "notes"))
+    print("%-18s %-13s %-36s %10s %9s %9s %6s %8s %8s %7s  %s" % (
+        "name", "server", "path", "req/s", "p50", "p99", "ratio", "PSS MiB", "RSS MiB",
+        "CPU us", "notes"))
     for r in rows:
         r["notes"] = notes_of(r)
         cpu = r["cpu_us_per_unit"].get("server")
-        print("%-18s %-13s %-36s %10.0f %9s %9s %6s %8.1f %7s  %s" % (
+        print("%-18s %-13s %-36s %10.0f %9s %9s %6s %8.1f %8.1f %7s  %s" % (
             r["name"], r["server"], r["label"][:36], r["requests_per_s"] or 0,
             fmt_lat(r["p50_us"]), fmt_lat(r["p99_us"]),
             "%.3f" % r["ratio"] if r["ratio"] is not None else "-",
-            r["peak_pss_kb"] / 1024, "%.0f" % cpu if cpu is not None else "-",
+            r["peak_pss_kb"] / 1024, r["peak_rss_kb"] / 1024,
+            "%.0f" % cpu if cpu is not None else "-",
             r["notes"] if len(r["notes"]) <= 100 else r["notes"][:99] + "…"))
     if cmp:
         print()
