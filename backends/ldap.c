@@ -521,6 +521,40 @@ op_failed(struct op *op, const char *what, int rc)
 	return ldap_err_result(rc);
 }
 
+/* The operation's pooled connection, taken now if it has none: an LDAP result code. */
+static int
+op_conn(struct op *op)
+{
+	int rc;
+
+	if (op->c != NULL)
+		return LDAP_SUCCESS;
+	rc = pool_get(op->be, op->attempts == 0, &op->c);
+	op->attempts++;
+	return rc;
+}
+
+/*
+ * After a failover error on the operation's connection: log it, drop the
+ * connection, and say whether another server may be tried.
+ */
+static bool
+op_failover(struct op *op, const char *what, int rc)
+{
+	struct backend *be = op->be;
+
+	log_ldap(LOG_LVL_WARN, be, op->c, what, rc);
+	/*
+	 * A server that hangs or cannot be reached is avoided for a while;
+	 * a connection that worked before may just have gone stale.
+	 */
+	if (rc == LDAP_TIMEOUT || !op->c->proven)
+		mark_down(be, op->c->uri);
+	pool_discard(be, op->c);
+	op->c = NULL;
+	return op->attempts <= be->lc->uris.n;
+}
+
 /*
  * Search on the operation's pooled connection, replacing the connection and
  * retrying when it fails with a failover error.  Returns the LDAP result
@@ -537,31 +571,89 @@ op_search(struct op *op, const char *base, int scope, const char *filter,
 
 	*res_r = NULL;
 	for (;;) {
-		if (op->c == NULL) {
-			rc = pool_get(be, op->attempts == 0, &op->c);
-			op->attempts++;
-			if (rc != LDAP_SUCCESS)
-				return rc;
-		}
+		if ((rc = op_conn(op)) != LDAP_SUCCESS)
+			return rc;
 		rc = ldap_search_ext_s(op->c->ld, base, scope, filter, attrs, 0,
 		    NULL, NULL, &tv, sizelimit, res_r);
 		if (!ldap_err_failover(rc)) {
 			op->c->proven = true;
 			return rc;
 		}
-		log_ldap(LOG_LVL_WARN, be, op->c, "search", rc);
 		ldap_msgfree(*res_r);
 		*res_r = NULL;
-		/*
-		 * A server that hangs or cannot be reached is avoided for a while;
-		 * a connection that worked before may just have gone stale.
-		 */
-		if (rc == LDAP_TIMEOUT || !op->c->proven)
-			mark_down(be, op->c->uri);
-		pool_discard(be, op->c);
-		op->c = NULL;
-		if (op->attempts > be->lc->uris.n)
+		if (!op_failover(op, "search", rc))
 			return rc;
+	}
+}
+
+/* Wait for msgid's whole answer: its LDAP result code, or LDAP_TIMEOUT, LDAP_SERVER_DOWN … */
+static int
+await_result(LDAP *ld, int msgid, struct timeval *tv, LDAPMessage **res_r)
+{
+	int rc;
+
+	switch (ldap_result(ld, msgid, LDAP_MSG_ALL, tv, res_r)) {
+	case 0:
+		return LDAP_TIMEOUT;
+	case -1:
+		if (ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &rc) != LDAP_OPT_SUCCESS ||
+		    rc == LDAP_SUCCESS)
+			rc = LDAP_SERVER_DOWN;
+		return rc;
+	default:
+		/* The code of the search's final result, after any entries. */
+		if (ldap_parse_result(ld, *res_r, &rc, NULL, NULL, NULL, NULL, 0) != LDAP_SUCCESS)
+			rc = LDAP_DECODING_ERROR;
+		return rc;
+	}
+}
+
+/*
+ * Base reads of n (at most IDB_LDAP_NEST_BATCH) DNs on the operation's
+ * connection, pipelined: every request goes out before the first answer is
+ * read, so the batch costs one round trip.  rc[i] and res[i] are what
+ * op_search would give for dns[i] alone (res[i] NULL or for ldap_msgfree()).
+ * A failover error on any of them retries the whole batch on the next
+ * connection, as op_search does; when the servers run out that error is
+ * returned (res[] all NULL).  Otherwise LDAP_SUCCESS.
+ */
+static int
+op_read_many(struct op *op, const char *const *dns, size_t n, char **attrs, int *rc,
+    LDAPMessage **res)
+{
+	struct backend *be = op->be;
+	int msgid[IDB_LDAP_NEST_BATCH], failed;
+
+	for (;;) {
+		struct timeval tv = { .tv_sec = (time_t)be->lc->timeout, .tv_usec = 0 };
+
+		memset(res, 0, n * sizeof(*res));
+		if ((failed = op_conn(op)) != LDAP_SUCCESS)
+			return failed;
+		for (size_t i = 0; i < n && failed == LDAP_SUCCESS; i++) {
+			rc[i] = ldap_search_ext(op->c->ld, dns[i], LDAP_SCOPE_BASE,
+			    "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1, &msgid[i]);
+			if (rc[i] != LDAP_SUCCESS)
+				msgid[i] = -1;
+			if (ldap_err_failover(rc[i]))
+				failed = rc[i];
+		}
+		for (size_t i = 0; i < n && failed == LDAP_SUCCESS; i++) {
+			if (msgid[i] >= 0)
+				rc[i] = await_result(op->c->ld, msgid[i], &tv, &res[i]);
+			if (ldap_err_failover(rc[i]))
+				failed = rc[i];
+		}
+		if (failed == LDAP_SUCCESS) {
+			op->c->proven = true;
+			return LDAP_SUCCESS;
+		}
+		for (size_t i = 0; i < n; i++) {
+			ldap_msgfree(res[i]);
+			res[i] = NULL;
+		}
+		if (!op_failover(op, "group read", failed))
+			return failed;
 	}
 }
 
@@ -908,39 +1000,46 @@ search_groups_for(struct op *op, const char *tmpl, const char *user,
 }
 
 /*
- * Read one group entry by DN: record it under its name (its RDN's value
- * when it has none; its whole DN when it cannot be read), and when parents
- * is set add the groups it is itself a member of (group_attribute) to
- * parents.
+ * Should a group DN be read?  Not when in visited (may be NULL), nor outside
+ * group_base: a memberOf value may name a group anywhere in the
+ * directory, and only groups under group_base count, or whoever may create
+ * a group elsewhere could name it after a privileged one.
  */
-static enum auth_result
-read_group(struct op *op, const char *dn, struct identity *id,
-    struct dnlist *visited, struct dnlist *next, struct dnlist *parents)
+static bool
+group_dn_wanted(struct backend *be, const char *dn, const struct dnlist *visited)
 {
-	struct backend *be = op->be;
-	LDAPMessage *res = NULL, *e = NULL;
-	char *name = NULL, buf[LOG_SAFE_BUF], ubuf[LOG_SAFE_BUF];
-	enum auth_result r = AUTH_INTERNAL;
-	int rc, added;
+	char buf[LOG_SAFE_BUF];
 
-	/*
-	 * A memberOf value may name a group anywhere in the directory.  Only
-	 * groups under group_base count, or whoever may create a group elsewhere
-	 * could name it after a privileged one.
-	 */
+	if (visited != NULL && dnlist_contains(visited, dn))
+		return false;
 	if (be->lc->group_base != NULL && !dn_under(dn, be->lc->group_base)) {
 		log_debug("ldap: group %s is outside group_base; ignored",
 		    log_safe(buf, sizeof(buf), dn));
-		r = AUTH_OK;
-		goto out;
+		return false;
 	}
-	rc = op_search(op, dn, LDAP_SCOPE_BASE, "(objectClass=*)", be->group_attrs, 1, &res);
-	if (rc == LDAP_SUCCESS) {
+	return true;
+}
+
+/*
+ * Record one group read by DN (rc and res as its base search answered):
+ * under its name (its RDN's value when it has none; its whole DN when it
+ * cannot be read), and when parents is set add the groups it is itself a
+ * member of (group_attribute) to parents.
+ */
+static enum auth_result
+record_group(struct op *op, const char *dn, int rc, LDAPMessage *res, struct identity *id,
+    struct dnlist *visited, struct dnlist *next, struct dnlist *parents)
+{
+	struct backend *be = op->be;
+	LDAPMessage *e = NULL;
+	char *name = NULL, buf[LOG_SAFE_BUF], ubuf[LOG_SAFE_BUF];
+	enum auth_result r = AUTH_INTERNAL;
+	int added;
+
+	if (rc == LDAP_SUCCESS)
 		e = ldap_first_entry(op->c->ld, res);
-	} else if (op->c == NULL || ldap_err_result(rc) == AUTH_UNAVAILABLE) {
-		r = op_failed(op, "group read", rc);
-		goto out;
-	}
+	else if (op->c == NULL || ldap_err_result(rc) == AUTH_UNAVAILABLE)
+		return op_failed(op, "group read", rc);
 	/* Otherwise (no such object, no access) the DN still names the group. */
 	if ((added = dnlist_add(visited, dn)) < 0)
 		goto fail;
@@ -972,8 +1071,45 @@ fail:
 	    log_safe(buf, sizeof(buf), dn), log_safe(ubuf, sizeof(ubuf), id->username),
 	    IDB_MAX_GROUPS);
 out:
-	ldap_msgfree(res);
 	free(name);
+	return r;
+}
+
+/*
+ * Read groups by DN (a memberOf-style list) and record each as
+ * record_group does, up to IDB_LDAP_NEST_BATCH at a time with their base
+ * searches pipelined (op_read_many): forty groups cost one round trip a
+ * batch, not forty.  DNs already visited are skipped unless again is set
+ * (to collect the parents of groups recorded before).
+ */
+static enum auth_result
+read_groups(struct op *op, char *const *dns, size_t n, bool again, struct identity *id,
+    struct dnlist *visited, struct dnlist *next, struct dnlist *parents)
+{
+	const char *batch[IDB_LDAP_NEST_BATCH];
+	LDAPMessage *res[IDB_LDAP_NEST_BATCH];
+	int rc[IDB_LDAP_NEST_BATCH];
+	enum auth_result r = AUTH_OK;
+	size_t i = 0;
+
+	while (i < n && r == AUTH_OK) {
+		size_t k = 0;
+
+		for (; i < n && k < IDB_LDAP_NEST_BATCH; i++)
+			if (group_dn_wanted(op->be, dns[i], again ? NULL : visited))
+				batch[k++] = dns[i];
+		if (k == 0)
+			break;
+		if ((rc[0] = op_read_many(op, batch, k, op->be->group_attrs, rc, res)) !=
+		    LDAP_SUCCESS)
+			return op_failed(op, "group read", rc[0]);
+		for (size_t j = 0; j < k; j++) {
+			if (r == AUTH_OK)
+				r = record_group(op, batch[j], rc[j], res[j], id, visited, next,
+				    parents);
+			ldap_msgfree(res[j]);
+		}
+	}
 	return r;
 }
 
@@ -1018,11 +1154,10 @@ nest_one_level(struct op *op, const struct dnlist *level, struct identity *id,
 		r = search_parents(op, level->v + i, n < IDB_LDAP_NEST_BATCH ? n :
 		    IDB_LDAP_NEST_BATCH, id, visited, next);
 	}
-	for (size_t i = 0; i < level->n && r == AUTH_OK && lc->group_attribute != NULL; i++)
-		r = read_group(op, level->v[i], id, visited, NULL, &parents);
-	for (size_t i = 0; i < parents.n && r == AUTH_OK; i++)
-		if (!dnlist_contains(visited, parents.v[i]))
-			r = read_group(op, parents.v[i], id, visited, next, NULL);
+	if (r == AUTH_OK && lc->group_attribute != NULL)
+		r = read_groups(op, level->v, level->n, true, id, visited, NULL, &parents);
+	if (r == AUTH_OK)
+		r = read_groups(op, parents.v, parents.n, false, id, visited, next, NULL);
 	dnlist_free(&parents);
 	return r;
 }
@@ -1037,8 +1172,8 @@ collect_groups(struct op *op, struct identity *id, const struct dnlist *member_o
 	if (lc->group_filter != NULL && lc->group_base != NULL)
 		r = search_groups_for(op, lc->group_filter, id->username, id->dn,
 		    id, &visited, &level);
-	for (size_t i = 0; i < member_of->n && r == AUTH_OK; i++)
-		r = read_group(op, member_of->v[i], id, &visited, &level, NULL);
+	if (r == AUTH_OK)
+		r = read_groups(op, member_of->v, member_of->n, false, id, &visited, &level, NULL);
 	if (r == AUTH_OK && lc->nested_groups == LDAP_NESTED_AD && lc->group_base != NULL)
 		r = search_groups_for(op, "(member:" AD_IN_CHAIN_OID ":=%d)", NULL,
 		    id->dn, id, &visited, NULL);

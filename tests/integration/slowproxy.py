@@ -21,6 +21,8 @@ for each service connection the daemon opens meanwhile.
         p.hold = "binds"             # ...or only the answers to binds
         p.held()                     # answers being held right now
         p.held_total()               # answers held since the delay was set
+        p.cut_on = b"cn=x,"          # the next request carrying these bytes drops
+                                     # its connection, as a server crash would (p.cuts)
 
 The delay may be changed at any time; it applies to chunks that arrive
 after the change.
@@ -79,6 +81,11 @@ class _Pipe:
             while True:
                 data = self.client.recv(CHUNK)
                 if not data:
+                    break
+                if self.proxy._cut_now(data):
+                    # The server "crashes" with this request on its way.
+                    self.client.shutdown(socket.SHUT_RDWR)
+                    self.server.shutdown(socket.SHUT_RDWR)
                     break
                 self.server.sendall(data)
         except OSError:
@@ -149,6 +156,8 @@ class SlowProxy:
         self._lock = threading.Lock()
         self._held = 0
         self._held_total = 0
+        self.cut_on = None      # bytes: the first request carrying them drops its connection
+        self.cuts = 0
         self._pipes = []
         self._lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -166,6 +175,14 @@ class SlowProxy:
             self._held += n
             if n > 0:
                 self._held_total += n
+
+    def _cut_now(self, data):
+        with self._lock:
+            if self.cut_on is None or self.cut_on not in data:
+                return False
+            self.cut_on = None
+            self.cuts += 1
+            return True
 
     def held(self):
         with self._lock:

@@ -8,6 +8,7 @@ import pytest
 
 import slapdir
 from harness import DISABLED, GENERIC, UNAVAILABLE, Config, ldap_entry_uuid
+from slowproxy import SlowProxy
 
 U = slapdir.USERS
 ALICE_DN = "uid=alice,%s" % slapdir.PEOPLE
@@ -49,7 +50,7 @@ def test_nested_groups_off_gives_direct_groups_only(config, login_test):
 def test_many_groups_nested_over_several_searches(tmp_path, own_slapd, login_test):
     # wide is a member of 40 groups: more than one nesting search takes
     # (IDB_LDAP_NEST_BATCH, 32), so the first level needs two OR-ed
-    # searches.  Each direct group sits in a parent (wide-p0..39), the even
+    # searches (and memberOf's 81 values three batches of reads).  Each direct group sits in a parent (wide-p0..39), the even
     # parents also in wide-top, and one DN has filter metacharacters.
     g = slapdir.GROUPS
     odd = "cn=wide-(g*)39," + g
@@ -75,6 +76,39 @@ def test_many_groups_nested_over_several_searches(tmp_path, own_slapd, login_tes
     cfg.set("ldap", nested_depth="1")
     f = ok_identity(login_test(cfg.write(), "wide", "wide-pw-1"))
     assert set(f["groups"].split()) == want - {"wide-top"}
+    # From memberOf instead (dynlist lists all 81, nesting included): three
+    # batches of pipelined reads by DN, each group recorded once.
+    cfg.set("ldap", group_filter=None, group_attribute="memberOf", nested_groups="no",
+            nested_depth=None)
+    f = ok_identity(login_test(cfg.write(), "wide", "wide-pw-1"))
+    assert sorted(f["groups"].split()) == sorted(want)
+    # memberOf and nesting through the groups' own memberOf: the same set.
+    cfg.set("ldap", nested_groups="yes")
+    f = ok_identity(login_test(cfg.write(), "wide", "wide-pw-1"))
+    assert sorted(f["groups"].split()) == sorted(want)
+
+
+def test_group_reads_retried_when_the_connection_drops_mid_batch(tmp_path, own_slapd,
+                                                                 login_test):
+    # memberOf lists 40 groups: their reads go out pipelined in two batches.
+    # The connection drops as the sixth read goes out: the whole batch is
+    # read again on a new connection and the sign-in loses nothing.
+    g = slapdir.GROUPS
+    ldif = ["dn: uid=wide,%s\nobjectClass: inetOrgPerson\nuid: wide\ncn: Wide\n"
+            "sn: Wide\nuserPassword: wide-pw-1\n" % slapdir.PEOPLE]
+    ldif += ["dn: cn=wide-g%d,%s\nobjectClass: groupOfNames\ncn: wide-g%d\n"
+             "member: uid=wide,%s\n" % (i, g, i, slapdir.PEOPLE) for i in range(40)]
+    own_slapd.ldapadd("\n".join(ldif))
+    with SlowProxy("127.0.0.1", own_slapd.port) as proxy:
+        cfg = Config(tmp_path, own_slapd)
+        cfg.set("ldap", uri="%s %s" % (proxy.uri, own_slapd.ldap_uri), group_filter=None,
+                group_attribute="memberOf", nested_groups="no")
+        proxy.cut_on = ("cn=wide-g5,%s" % g).encode()
+        r = login_test(cfg.write(), "wide", "wide-pw-1")
+        assert proxy.cuts == 1
+    f = ok_identity(r)
+    assert sorted(f["groups"].split()) == sorted("wide-g%d" % i for i in range(40))
+    assert "group read" in r.stderr, r.stderr   # the drop was seen and logged
 
 
 def test_groups_from_memberof_attribute(config, login_test):
