@@ -6,7 +6,12 @@
  * server returned on a bind connection: one that is only ever used for user
  * binds (a user bind on a search connection would make that connection's
  * next search run as the user).  Then disabled_filter and the groups are
- * read on the service connection.
+ * read on the service connection, with independent searches pipelined
+ * (op_search_many): the disabled check, the group search and AD's in-chain
+ * search go out together, a nesting level asks for the parents of up to
+ * IDB_LDAP_NEST_BATCH groups in one OR-ed search, and groups named by DN
+ * (memberOf) are read that many at a time.  Round trips, not server work,
+ * are what a distant directory makes expensive.
  *
  * Pool: at most [ldap] pool service-bound connections.  A caller takes an
  * idle one, opens a new one while under the limit, or waits on a condition
@@ -31,6 +36,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -87,6 +93,15 @@ struct op {
 	struct backend *be;
 	struct conn *c;
 	unsigned attempts;      /* connections used so far, for the retry bound */
+};
+
+/* One search of a pipelined batch (op_search_many). */
+struct ldap_query {
+	const char *base;
+	int scope;
+	const char *filter;
+	char **attrs;
+	int sizelimit;
 };
 
 struct dnlist {
@@ -609,16 +624,16 @@ await_result(LDAP *ld, int msgid, struct timeval *tv, LDAPMessage **res_r)
 }
 
 /*
- * Base reads of n (at most IDB_LDAP_NEST_BATCH) DNs on the operation's
- * connection, pipelined: every request goes out before the first answer is
- * read, so the batch costs one round trip.  rc[i] and res[i] are what
- * op_search would give for dns[i] alone (res[i] NULL or for ldap_msgfree()).
- * A failover error on any of them retries the whole batch on the next
- * connection, as op_search does; when the servers run out that error is
- * returned (res[] all NULL).  Otherwise LDAP_SUCCESS.
+ * n (at most IDB_LDAP_NEST_BATCH) searches on the operation's connection,
+ * pipelined: every request goes out before the first answer is read, so
+ * they cost one round trip.  rc[i] and res[i] are what op_search would give
+ * for q[i] alone (res[i] NULL or for ldap_msgfree()).  A failover error on
+ * any of them retries them all on the next connection, as op_search does;
+ * when the servers run out that error is returned (res[] all NULL).
+ * Otherwise LDAP_SUCCESS.
  */
 static int
-op_read_many(struct op *op, const char *const *dns, size_t n, char **attrs, int *rc,
+op_search_many(struct op *op, const struct ldap_query *q, size_t n, int *rc,
     LDAPMessage **res)
 {
 	struct backend *be = op->be;
@@ -631,8 +646,8 @@ op_read_many(struct op *op, const char *const *dns, size_t n, char **attrs, int 
 		if ((failed = op_conn(op)) != LDAP_SUCCESS)
 			return failed;
 		for (size_t i = 0; i < n && failed == LDAP_SUCCESS; i++) {
-			rc[i] = ldap_search_ext(op->c->ld, dns[i], LDAP_SCOPE_BASE,
-			    "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1, &msgid[i]);
+			rc[i] = ldap_search_ext(op->c->ld, q[i].base, q[i].scope, q[i].filter,
+			    q[i].attrs, 0, NULL, NULL, &tv, q[i].sizelimit, &msgid[i]);
 			if (rc[i] != LDAP_SUCCESS)
 				msgid[i] = -1;
 			if (ldap_err_failover(rc[i]))
@@ -652,7 +667,7 @@ op_read_many(struct op *op, const char *const *dns, size_t n, char **attrs, int 
 			ldap_msgfree(res[i]);
 			res[i] = NULL;
 		}
-		if (!op_failover(op, "group read", failed))
+		if (!op_failover(op, "search", failed))
 			return failed;
 	}
 }
@@ -882,36 +897,15 @@ out:
 	return r;
 }
 
-/* Does the user's entry match disabled_filter?  OK, DISABLED, or an error. */
+/* What the disabled_filter search of the user's entry answered: OK, DISABLED, or an error. */
 static enum auth_result
-check_disabled(struct op *op, const struct identity *id)
+disabled_result(struct op *op, int rc, LDAPMessage *res)
 {
-	struct backend *be = op->be;
-	LDAPMessage *res = NULL;
-	char *filter = NULL, dbuf[LOG_SAFE_BUF];
-	enum auth_result r = AUTH_INTERNAL;
-	int rc;
-
-	if (be->lc->disabled_filter == NULL)
-		return AUTH_OK;
-	log_safe(dbuf, sizeof(dbuf), id->dn);
-	filter = ldap_filter_expand(be->lc->disabled_filter, id->username, id->dn);
-	if (filter == NULL) {
-		log_err("ldap: cannot expand disabled_filter for %s", dbuf);
-		goto out;
-	}
-	rc = op_search(op, id->dn, LDAP_SCOPE_BASE, filter, no_attrs, 1, &res);
-	if (rc == LDAP_NO_SUCH_OBJECT) {
-		r = AUTH_UNKNOWN_USER;  /* removed since the search a moment ago */
-	} else if (rc != LDAP_SUCCESS) {
-		r = op_failed(op, "disabled_filter search", rc);
-	} else {
-		r = ldap_count_entries(op->c->ld, res) > 0 ? AUTH_DISABLED : AUTH_OK;
-	}
-out:
-	ldap_msgfree(res);
-	free(filter);
-	return r;
+	if (rc == LDAP_NO_SUCH_OBJECT)
+		return AUTH_UNKNOWN_USER;  /* removed since the search a moment ago */
+	if (rc != LDAP_SUCCESS)
+		return op_failed(op, "disabled_filter search", rc);
+	return ldap_count_entries(op->c->ld, res) > 0 ? AUTH_DISABLED : AUTH_OK;
 }
 
 /* ---- groups ----------------------------------------------------------- */
@@ -957,45 +951,34 @@ out:
 	return r;
 }
 
-/* Search base with filter and record every group entry found. */
+/* Record every group entry a group search (rc, res) found. */
+static enum auth_result
+group_entries(struct op *op, int rc, LDAPMessage *res, struct identity *id,
+    struct dnlist *visited, struct dnlist *next)
+{
+	enum auth_result r = AUTH_OK;
+
+	if (rc != LDAP_SUCCESS)
+		return op_failed(op, "group search", rc);
+	for (LDAPMessage *e = ldap_first_entry(op->c->ld, res); e != NULL && r == AUTH_OK;
+	    e = ldap_next_entry(op->c->ld, e))
+		r = add_group_entry(op->be, op->c->ld, e, id, visited, next);
+	return r;
+}
+
+/* Search group_base with filter and record every group entry found. */
 static enum auth_result
 search_groups(struct op *op, const char *filter, struct identity *id,
     struct dnlist *visited, struct dnlist *next)
 {
-	struct backend *be = op->be;
-	LDAPMessage *res = NULL, *e;
-	enum auth_result r = AUTH_OK;
+	LDAPMessage *res = NULL;
+	enum auth_result r;
 	int rc;
 
-	rc = op_search(op, be->lc->group_base, LDAP_SCOPE_SUBTREE, filter,
-	    be->group_attrs, IDB_MAX_GROUPS + 1, &res);
-	if (rc != LDAP_SUCCESS) {
-		r = op_failed(op, "group search", rc);
-		goto out;
-	}
-	for (e = ldap_first_entry(op->c->ld, res); e != NULL && r == AUTH_OK;
-	    e = ldap_next_entry(op->c->ld, e))
-		r = add_group_entry(be, op->c->ld, e, id, visited, next);
-out:
+	rc = op_search(op, op->be->lc->group_base, LDAP_SCOPE_SUBTREE, filter,
+	    op->be->group_attrs, IDB_MAX_GROUPS + 1, &res);
+	r = group_entries(op, rc, res, id, visited, next);
 	ldap_msgfree(res);
-	return r;
-}
-
-/* Expand a one-placeholder filter template for a DN and search groups. */
-static enum auth_result
-search_groups_for(struct op *op, const char *tmpl, const char *user,
-    const char *dn, struct identity *id, struct dnlist *visited,
-    struct dnlist *next)
-{
-	char *filter;
-	enum auth_result r;
-
-	if ((filter = ldap_filter_expand(tmpl, user, dn)) == NULL) {
-		log_err("ldap: cannot expand group filter %s", tmpl);
-		return AUTH_INTERNAL;
-	}
-	r = search_groups(op, filter, id, visited, next);
-	free(filter);
 	return r;
 }
 
@@ -1078,7 +1061,7 @@ out:
 /*
  * Read groups by DN (a memberOf-style list) and record each as
  * record_group does, up to IDB_LDAP_NEST_BATCH at a time with their base
- * searches pipelined (op_read_many): forty groups cost one round trip a
+ * searches pipelined (op_search_many): forty groups cost one round trip a
  * batch, not forty.  DNs already visited are skipped unless again is set
  * (to collect the parents of groups recorded before).
  */
@@ -1086,9 +1069,9 @@ static enum auth_result
 read_groups(struct op *op, char *const *dns, size_t n, bool again, struct identity *id,
     struct dnlist *visited, struct dnlist *next, struct dnlist *parents)
 {
-	const char *batch[IDB_LDAP_NEST_BATCH];
+	struct ldap_query q[IDB_LDAP_NEST_BATCH];
 	LDAPMessage *res[IDB_LDAP_NEST_BATCH];
-	int rc[IDB_LDAP_NEST_BATCH];
+	int rc[IDB_LDAP_NEST_BATCH], err;
 	enum auth_result r = AUTH_OK;
 	size_t i = 0;
 
@@ -1097,15 +1080,15 @@ read_groups(struct op *op, char *const *dns, size_t n, bool again, struct identi
 
 		for (; i < n && k < IDB_LDAP_NEST_BATCH; i++)
 			if (group_dn_wanted(op->be, dns[i], again ? NULL : visited))
-				batch[k++] = dns[i];
+				q[k++] = (struct ldap_query){ dns[i], LDAP_SCOPE_BASE,
+				    "(objectClass=*)", op->be->group_attrs, 1 };
 		if (k == 0)
 			break;
-		if ((rc[0] = op_read_many(op, batch, k, op->be->group_attrs, rc, res)) !=
-		    LDAP_SUCCESS)
-			return op_failed(op, "group read", rc[0]);
+		if ((err = op_search_many(op, q, k, rc, res)) != LDAP_SUCCESS)
+			return op_failed(op, "group read", err);
 		for (size_t j = 0; j < k; j++) {
 			if (r == AUTH_OK)
-				r = record_group(op, batch[j], rc[j], res[j], id, visited, next,
+				r = record_group(op, q[j].base, rc[j], res[j], id, visited, next,
 				    parents);
 			ldap_msgfree(res[j]);
 		}
@@ -1162,21 +1145,80 @@ nest_one_level(struct op *op, const struct dnlist *level, struct identity *id,
 	return r;
 }
 
+/*
+ * The searches that need only the user's entry, sent together
+ * (op_search_many) so they cost one round trip: disabled_filter, the
+ * group_filter search, and AD's in-chain search.  Their answers go to slot
+ * Q_DISABLED, Q_GROUPS and Q_AD_CHAIN of rc[] and res[] (rc NOT_ASKED when
+ * the configuration has no such query; LDAP's own codes may be negative).
+ */
+enum { Q_DISABLED, Q_GROUPS, Q_AD_CHAIN, N_FIRST_QUERIES };
+#define NOT_ASKED INT_MIN
+
 static enum auth_result
-collect_groups(struct op *op, struct identity *id, const struct dnlist *member_of)
+first_queries(struct op *op, const struct identity *id, int rc[N_FIRST_QUERIES],
+    LDAPMessage *res[N_FIRST_QUERIES])
+{
+	const struct config_ldap *lc = op->be->lc;
+	const char *tmpl[N_FIRST_QUERIES] = {
+		lc->disabled_filter,
+		lc->group_base != NULL ? lc->group_filter : NULL,
+		lc->group_base != NULL && lc->nested_groups == LDAP_NESTED_AD ?
+		    "(member:" AD_IN_CHAIN_OID ":=%d)" : NULL,
+	};
+	struct ldap_query q[N_FIRST_QUERIES];
+	char *filter[N_FIRST_QUERIES] = { NULL, NULL, NULL }, buf[LOG_SAFE_BUF];
+	int slot[N_FIRST_QUERIES], got[N_FIRST_QUERIES], err = LDAP_SUCCESS;
+	LDAPMessage *answer[N_FIRST_QUERIES];
+	enum auth_result r = AUTH_INTERNAL;
+	size_t n = 0;
+
+	for (int k = 0; k < N_FIRST_QUERIES; k++) {
+		rc[k] = NOT_ASKED;
+		res[k] = NULL;
+		if (tmpl[k] == NULL)
+			continue;
+		if ((filter[k] = ldap_filter_expand(tmpl[k], id->username, id->dn)) == NULL) {
+			log_err("ldap: cannot expand %s for %s", k == Q_DISABLED ?
+			    "disabled_filter" : "a group filter", log_safe(buf, sizeof(buf), id->dn));
+			goto out;
+		}
+		q[n] = k == Q_DISABLED ?
+		    (struct ldap_query){ id->dn, LDAP_SCOPE_BASE, filter[k], no_attrs, 1 } :
+		    (struct ldap_query){ lc->group_base, LDAP_SCOPE_SUBTREE, filter[k],
+		    op->be->group_attrs, IDB_MAX_GROUPS + 1 };
+		slot[n++] = k;
+	}
+	if (n > 0 && (err = op_search_many(op, q, n, got, answer)) != LDAP_SUCCESS) {
+		r = op_failed(op, "search", err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rc[slot[i]] = got[i];
+		res[slot[i]] = answer[i];
+	}
+	r = AUTH_OK;
+out:
+	for (int k = 0; k < N_FIRST_QUERIES; k++)
+		free(filter[k]);
+	return r;
+}
+
+/* Groups: the first queries' answers, memberOf, then nesting level by level. */
+static enum auth_result
+collect_groups(struct op *op, struct identity *id, const struct dnlist *member_of,
+    const int rc[N_FIRST_QUERIES], LDAPMessage *const res[N_FIRST_QUERIES])
 {
 	const struct config_ldap *lc = op->be->lc;
 	struct dnlist visited = { NULL, 0 }, level = { NULL, 0 }, next = { NULL, 0 };
 	enum auth_result r = AUTH_OK;
 
-	if (lc->group_filter != NULL && lc->group_base != NULL)
-		r = search_groups_for(op, lc->group_filter, id->username, id->dn,
-		    id, &visited, &level);
+	if (rc[Q_GROUPS] != NOT_ASKED)
+		r = group_entries(op, rc[Q_GROUPS], res[Q_GROUPS], id, &visited, &level);
 	if (r == AUTH_OK)
 		r = read_groups(op, member_of->v, member_of->n, false, id, &visited, &level, NULL);
-	if (r == AUTH_OK && lc->nested_groups == LDAP_NESTED_AD && lc->group_base != NULL)
-		r = search_groups_for(op, "(member:" AD_IN_CHAIN_OID ":=%d)", NULL,
-		    id->dn, id, &visited, NULL);
+	if (r == AUTH_OK && rc[Q_AD_CHAIN] != NOT_ASKED)
+		r = group_entries(op, rc[Q_AD_CHAIN], res[Q_AD_CHAIN], id, &visited, NULL);
 	for (unsigned depth = 0; r == AUTH_OK && lc->nested_groups == LDAP_NESTED_YES &&
 	    depth < lc->nested_depth && level.n > 0; depth++) {
 		r = nest_one_level(op, &level, id, &visited, &next);
@@ -1195,11 +1237,19 @@ collect_groups(struct op *op, struct identity *id, const struct dnlist *member_o
 static enum auth_result
 finish_identity(struct op *op, struct identity *id, const struct dnlist *member_of)
 {
+	LDAPMessage *res[N_FIRST_QUERIES];
+	int rc[N_FIRST_QUERIES];
 	enum auth_result r;
 
-	if ((r = check_disabled(op, id)) != AUTH_OK)
+	if ((r = first_queries(op, id, rc, res)) != AUTH_OK)
 		return r;
-	return collect_groups(op, id, member_of);
+	if (rc[Q_DISABLED] != NOT_ASKED)
+		r = disabled_result(op, rc[Q_DISABLED], res[Q_DISABLED]);
+	if (r == AUTH_OK)
+		r = collect_groups(op, id, member_of, rc, res);
+	for (int k = 0; k < N_FIRST_QUERIES; k++)
+		ldap_msgfree(res[k]);
+	return r;
 }
 
 /* ---- binds ------------------------------------------------------------ */

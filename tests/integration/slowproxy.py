@@ -207,6 +207,11 @@ class SlowProxy:
             except OSError:
                 c.close()
                 continue
+            # A network passes each segment on at once: no Nagle delay of
+            # its own between the daemon and the server (both ends set
+            # TCP_NODELAY themselves).
+            for sock in (c, s):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._pipes.append(_Pipe(self, c, s))
 
     def start(self):
