@@ -176,6 +176,13 @@ write_key_uses(void *arg, const struct keyusage_entry *v, size_t n)
 }
 
 /* Everything after the privilege drop. */
+/* The store's revocation callback: cached /verify results are checked again. */
+static void
+revoked(void *arg)
+{
+	verifycache_bump(arg);
+}
+
 static int
 run_server(const struct config *cfg, int *fd, unsigned short port,
     const struct serve_opts *o, const sigset_t *set)
@@ -221,6 +228,8 @@ run_server(const struct config *cfg, int *fd, unsigned short port,
 		log_err("cannot allocate the /verify cache");
 		goto out;
 	}
+	/* This process's revocations count at once; other processes' within a second. */
+	store_on_revocation(srv.store, revoked, srv.verifycache);
 	if ((srv.keyusage = keyusage_new(0)) == NULL ||
 	    keyusage_start(srv.keyusage, cfg->apikeys.last_used_interval, write_key_uses,
 	    srv.store) != 0) {
@@ -262,6 +271,8 @@ out:
 	clients_shutdown();  /* no request thread runs any more */
 	keys_free(srv.keys);
 	dircache_free(srv.dircache);
+	if (srv.store != NULL)
+		store_on_revocation(srv.store, NULL, NULL);
 	verifycache_free(srv.verifycache);
 	keyusage_free(srv.keyusage);
 	store_close(srv.store);

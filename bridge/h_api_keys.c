@@ -37,7 +37,6 @@
 #include "store_apikeys.h"
 #include "store_oauth.h"
 #include "util.h"
-#include "verifycache.h"
 #include "whois.h"
 
 #define API_PREFIX "/api/keys"
@@ -300,8 +299,6 @@ delete_key(struct http_request *req, const struct store_session *s)
 	switch (apikeys_revoke_own(srv->store, s->username, s->user_id, n,
 	    http_client_addr(req))) {
 	case REVOKE_OWN_OK:
-		/* Refused at /verify from now on, not after the next store check. */
-		verifycache_bump(srv->verifycache);
 		http_respond(req, 204, "text/plain; charset=utf-8", "", 0);
 		break;
 	case REVOKE_OWN_NOT_FOUND:

@@ -40,7 +40,6 @@
 #include "store_apikeys.h"
 #include "store_oauth.h"
 #include "util.h"
-#include "verifycache.h"
 #include "whois.h"
 
 /* What a portal pre-auth row holds (an /authorize one holds a query string). */
@@ -378,8 +377,6 @@ do_revoke(struct portal *p)
 	switch (apikeys_revoke_own(srv->store, p->id.username, p->id.id, p->key_id,
 	    http_client_addr(p->req))) {
 	case REVOKE_OWN_OK:
-		/* Refused at /verify from now on, not after the next store check. */
-		verifycache_bump(srv->verifycache);
 		break;
 	case REVOKE_OWN_NOT_FOUND:
 		f = (struct flash){ .status = 404, .error = "You have no such key." };

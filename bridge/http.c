@@ -37,7 +37,6 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
-#include "verifycache.h"
 
 /* Room for the request line, headers and MHD's own bookkeeping. */
 #define CONNECTION_MEMORY (IDB_MAX_HEADER_BLOCK + IDB_MAX_URI_LEN + 16384)
@@ -818,36 +817,15 @@ take_upload(struct http_request *req, const char *data, size_t size)
 	req->body = body;
 }
 
-/*
- * An answer after which this process may have revoked tokens: /revoke's
- * 200, and /token's 400 (a replayed code or a reused refresh token revokes
- * a family).  The token cache (verify_jwt.h) re-reads the store's data
- * version before such an answer leaves, so a client that saw it never sees
- * those tokens active again at /verify or /introspect; a request that
- * committed nothing leaves the cache as it was.  Other processes'
- * revocations reach the cache within a second (verifycache.h).
- */
-static bool
-may_have_revoked(const struct http_request *req)
-{
-	if (req->route == NULL)
-		return false;
-	return (req->route->handler == h_revoke && req->status == 200) ||
-	    (req->route->handler == h_token && req->status == 400);
-}
-
 static enum MHD_Result
 queue_pending(struct http_request *req)
 {
-	struct server *srv = req->d->srv;
 	enum MHD_Result r;
 
 	if (req->response == NULL)
 		http_respond_error(req, 500, "server_error", "the server could not answer");
 	if (req->response == NULL)
 		return MHD_NO;
-	if (may_have_revoked(req) && srv->verifycache != NULL)
-		verifycache_recheck(srv->verifycache);
 	r = MHD_queue_response(req->conn, req->status, req->response);
 	MHD_destroy_response(req->response);
 	req->response = NULL;

@@ -42,6 +42,15 @@ int store_ping(struct store *st, char **err_r) IDB_WUR;
  */
 int store_revocation_generation(struct store *st, int64_t *gen_r, char **err_r) IDB_WUR;
 
+/*
+ * fn(arg) runs on the committing thread after every commit of this process
+ * that moved the revocation generation (or another generation in meta),
+ * before the statement that committed returns: so before any answer that
+ * reports the revocation leaves.  Set it before the threads that use the
+ * store start; NULL removes it.
+ */
+void store_on_revocation(struct store *st, void (*fn)(void *arg), void *arg);
+
 /* ---- JWT signing keys (store_sqlite_keys.c; the policy is in keys.c) ---- */
 
 /* One row.  private_pem (PKCS#8) is secret: store_signing_keys_free wipes it. */

@@ -32,6 +32,7 @@
 #include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 5000
+#define WAL_AUTOCHECKPOINT_PAGES 1000   /* SQLite's own default */
 /*
  * The busy handler's first waits (µs), then BUSY_STEP_US until
  * BUSY_TIMEOUT_MS.  SQLite's own sleeps 1, 2, 5, 10 … ms, far longer than
@@ -134,6 +135,9 @@ struct store {
 	pthread_mutex_t cq_lock;
 	struct commitq *cq;
 	bool cq_failed;
+	/* store_on_revocation's callback: set before the threads that commit start. */
+	void (*revoked_fn)(void *arg);
+	void *revoked_arg;
 };
 
 static char *
@@ -148,9 +152,11 @@ errorf(const char *what, const char *path, const char *why)
 
 /* A thread's connection and the statements it keeps prepared. */
 struct tconn {
+	struct store *st;
 	sqlite3 *db;
 	sqlite3_stmt *ping;
 	struct stmt_cache *stmts;
+	bool meta_changed;      /* the open transaction moved a generation in meta */
 };
 
 static void
@@ -232,6 +238,55 @@ open_conn(const char *path, char **err_r)
 	return db;
 }
 
+/*
+ * Revocations made by this process reach its caches at once: the triggers
+ * of migration 6 move a generation in meta, the update hook notes it, and
+ * the WAL hook — run after the commit, before the statement that committed
+ * returns — calls store_on_revocation's callback.  Other generations in
+ * meta (signing keys, clients) call it too: rare, and harmless.
+ */
+static void
+on_update(void *arg, int op, const char *dbname, const char *table, sqlite3_int64 rowid)
+{
+	struct tconn *tc = arg;
+
+	(void)op;
+	(void)dbname;
+	(void)rowid;
+	if (strcmp(table, "meta") == 0)
+		tc->meta_changed = true;
+}
+
+static void
+on_rollback(void *arg)
+{
+	((struct tconn *)arg)->meta_changed = false;
+}
+
+/* Setting a WAL hook replaces SQLite's auto-checkpoint hook: this does its work too. */
+static int
+on_commit(void *arg, sqlite3 *db, const char *dbname, int frames)
+{
+	struct tconn *tc = arg;
+	struct store *st = tc->st;
+
+	if (tc->meta_changed) {
+		tc->meta_changed = false;
+		if (st->revoked_fn != NULL)
+			st->revoked_fn(st->revoked_arg);
+	}
+	if (frames >= WAL_AUTOCHECKPOINT_PAGES)
+		(void)sqlite3_wal_checkpoint(db, dbname);
+	return SQLITE_OK;
+}
+
+void
+store_on_revocation(struct store *st, void (*fn)(void *arg), void *arg)
+{
+	st->revoked_fn = fn;
+	st->revoked_arg = arg;
+}
+
 /* The calling thread's connection, opened on first use. */
 static struct tconn *
 tconn(struct store *st, char **err_r)
@@ -250,6 +305,10 @@ tconn(struct store *st, char **err_r)
 		free(tc);
 		return NULL;
 	}
+	tc->st = st;
+	sqlite3_update_hook(tc->db, on_update, tc);
+	sqlite3_rollback_hook(tc->db, on_rollback, tc);
+	sqlite3_wal_hook(tc->db, on_commit, tc);
 	pthread_setspecific(st->conn_key, tc);
 	return tc;
 }

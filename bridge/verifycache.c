@@ -437,7 +437,7 @@ coarse_ms(void)
 
 /* Read the store's revocation generation; move ours when it changed.  Under check_lock. */
 static void
-read_version(struct verifycache *vc, uint64_t now)
+read_store_gen(struct verifycache *vc, uint64_t now)
 {
 	int64_t v;
 	char *err = NULL;
@@ -465,7 +465,7 @@ verifycache_generation(struct verifycache *vc)
 	if (vc->st == NULL || now < atomic_load(&vc->checked_ms) + VERIFYCACHE_RECHECK_MS ||
 	    pthread_mutex_trylock(&vc->check_lock) != 0)
 		return atomic_load(&vc->gen);
-	read_version(vc, now);
+	read_store_gen(vc, now);
 	pthread_mutex_unlock(&vc->check_lock);
 	return atomic_load(&vc->gen);
 }
@@ -477,7 +477,7 @@ verifycache_recheck(struct verifycache *vc)
 		return;
 	/* Waits for a read in progress: it may have begun before the caller's commit. */
 	pthread_mutex_lock(&vc->check_lock);
-	read_version(vc, coarse_ms());
+	read_store_gen(vc, coarse_ms());
 	pthread_mutex_unlock(&vc->check_lock);
 }
 

@@ -126,10 +126,11 @@ void verifycache_bump(struct verifycache *vc);
 uint64_t verifycache_generation(struct verifycache *vc);
 
 /*
- * Read the store's revocation generation now, whatever the time since the last
- * read, and move the generation if it changed: after this process may have
- * revoked something (http.c), before the answer leaves.  A request that
- * revoked nothing moves nothing, so it cannot be used to empty the cache.
+ * Read the store's revocation generation now, whatever the time since the
+ * last read, and move the generation if it changed; a read that finds
+ * nothing revoked moves nothing.  The daemon needs no such read for its own
+ * revocations: the store calls back after their commit (store_on_revocation
+ * → verifycache_bump).
  */
 void verifycache_recheck(struct verifycache *vc);
 
